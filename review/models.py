@@ -1,0 +1,1 @@
+"""Review: corrections, similarity search and quality figures (pgvector)."""

@@ -1,0 +1,189 @@
+"""Vigil settings. Every value comes from an environment variable (see README)."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from vision import embedded
+from vision.env import (
+    celery_broker_url,
+    check_redis_url,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    parse_database_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("VIGIL_DATA_DIR", BASE_DIR / ".data")
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    configured = env_str("VIGIL_SECRET_KEY")
+    if configured:
+        return configured
+    # Development default: a random key kept in the data folder, so sessions and
+    # encrypted camera credentials survive restarts.
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("VIGIL_DEBUG", False)
+ALLOWED_HOSTS = env_list("VIGIL_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("VIGIL_CSRF_TRUSTED_ORIGINS", [])
+
+embedded.ensure_environment(DATA_DIR)
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = check_redis_url(env_str("REDIS_URL"))
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "cameras",
+    "events",
+    "review",
+    "workers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "vision.middleware.VigilLoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "vision.urls"
+ASGI_APPLICATION = "vision.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": parse_database_url(DATABASE_URL)}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("VIGIL_DB_CONN_MAX_AGE", 0, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["TEST"] = {"NAME": env_str("VIGIL_TEST_DATABASE", "test_vigil")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("VIGIL_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env_path("VIGIL_MEDIA_ROOT", DATA_DIR / "media")
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("VIGIL_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, minimum=1024)
+
+# --- Redis: Channels layer, Celery broker, leases, live frames -------------------------
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL}], "capacity": 1000, "expiry": 30},
+    }
+}
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_RESULT_BACKEND = celery_broker_url(REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# --- API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["vision.permissions.RoleModelPermissions"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Vigil API",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Self-hosted: the docs page loads Swagger UI from this server, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# --- Vision pipeline -----------------------------------------------------------------
+VIGIL_MODEL_DIR = env_path("VIGIL_MODEL_DIR", DATA_DIR / "models")
+VIGIL_DETECTOR_MODEL = env_str("VIGIL_DETECTOR_MODEL", "yolox_nano")
+VIGIL_EMBEDDING_MODEL = env_str("VIGIL_EMBEDDING_MODEL", "mobilenetv2_embed")
+VIGIL_PROVIDERS = env_list("VIGIL_PROVIDERS", ["auto"])
+VIGIL_VIDEO_DIR = env_path("VIGIL_VIDEO_DIR", DATA_DIR / "videos")
+VIGIL_STREAM_CAPACITY = env_int("VIGIL_STREAM_CAPACITY", 16, minimum=1)
+VIGIL_LEASE_TTL = env_float("VIGIL_LEASE_TTL", 15.0, minimum=2.0)
+VIGIL_CONFIG_POLL_SECONDS = env_float("VIGIL_CONFIG_POLL_SECONDS", 2.0, minimum=0.1)
+VIGIL_DEFAULT_DETECT_FPS = env_float("VIGIL_DEFAULT_DETECT_FPS", 5.0, minimum=0.1)
+VIGIL_BATCH_SIZE = env_int("VIGIL_BATCH_SIZE", 8, minimum=1)
+VIGIL_MOTION_GATING = env_bool("VIGIL_MOTION_GATING", True)
+VIGIL_WORKER_NAME = env_str("VIGIL_WORKER_NAME", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "vision.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env_str("VIGIL_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+        "pgserver": {"level": "WARNING"},
+    },
+}
+
+CELERY_BEAT_SCHEDULE = {
+    "mark-orphaned-cameras": {"task": "workers.mark_orphaned_cameras", "schedule": 15.0},
+}

@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from cameras import views as camera_views
+from cameras.api import CameraViewSet, RuleViewSet
+from events import views as event_views
+from events.api import DetectionViewSet, EventViewSet
+from vision.health import healthz
+
+router = DefaultRouter()
+router.register("cameras", CameraViewSet)
+router.register("rules", RuleViewSet)
+router.register("events", EventViewSet)
+router.register("detections", DetectionViewSet)
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
+    path("healthz", login_not_required(healthz), name="healthz"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dashboard/", event_views.dashboard, name="dashboard"),
+    path("cameras/", camera_views.camera_list, name="camera-list"),
+    path("cameras/add/", camera_views.camera_add, name="camera-add"),
+    path("cameras/<int:pk>/edit/", camera_views.camera_edit, name="camera-edit"),
+    path("cameras/<int:pk>/delete/", camera_views.camera_delete, name="camera-delete"),
+    path("cameras/<int:pk>/live.jpg", event_views.live_frame, name="camera-live"),
+    path("media/<path:path>", event_views.media, name="media"),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Stream runtime: wires the CV pipeline to Django, Redis and Celery."""

@@ -1,0 +1,42 @@
+"""Builds the stream runtime from Django settings (used by the stream worker and tests)."""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+
+from vision.redis_client import get_redis
+from workers.pipeline.catalogue import CATALOGUE, ModelFileError, locate_model
+from workers.pipeline.detector import OnnxYoloxDetector
+from workers.stream_host import StreamHost
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def shared_detector() -> OnnxYoloxDetector:
+    """The one detector session of this process, created once and warmed up."""
+    name = settings.VIGIL_DETECTOR_MODEL
+    spec = CATALOGUE.get(name)
+    if spec is None or spec.task != "detection":
+        raise ModelFileError(f"VIGIL_DETECTOR_MODEL={name!r} is not a detection model of the catalogue")
+    path = locate_model(spec, settings.VIGIL_MODEL_DIR)
+    detector = OnnxYoloxDetector(path, spec, providers=settings.VIGIL_PROVIDERS, max_batch=settings.VIGIL_BATCH_SIZE)
+    log.info("detector ready", extra={"model": spec.name, "version": spec.version, "providers": detector.providers})
+    return detector
+
+
+def build_stream_host() -> StreamHost:
+    return StreamHost(
+        detector=shared_detector(),
+        redis_client=get_redis(),
+        media_root=settings.MEDIA_ROOT,
+        video_dir=settings.VIGIL_VIDEO_DIR,
+        worker_id=settings.VIGIL_WORKER_NAME or None,
+        capacity=settings.VIGIL_STREAM_CAPACITY,
+        lease_ttl_s=settings.VIGIL_LEASE_TTL,
+        config_poll_s=settings.VIGIL_CONFIG_POLL_SECONDS,
+        batch_size=settings.VIGIL_BATCH_SIZE,
+        motion_gating=settings.VIGIL_MOTION_GATING,
+    )

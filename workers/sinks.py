@@ -1,0 +1,155 @@
+"""Where a processed batch goes: PostgreSQL, media storage, the Channels layer, Redis.
+
+One transaction per batch (bulk inserts, never a row at a time); files are written
+before the transaction so an event never points at a missing snapshot; live messages
+are sent after commit so a client that fetches the event by id finds it.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import redis
+from django.db import transaction
+
+from events.live import store_frame
+from events.models import Detection, Event
+from events.payloads import event_payload
+from events.publisher import publish_event
+from workers.camera_config import CameraConfig
+from workers.pipeline.catalogue import ModelSpec
+from workers.pipeline.detections import Detections
+from workers.pipeline.drawing import annotate, crop, encode_jpeg
+from workers.pipeline.rules import RuleHit
+
+log = logging.getLogger(__name__)
+
+LIVE_MAX_WIDTH = 960
+
+
+@dataclass
+class FrameOutcome:
+    """What the pipeline made of one frame of one camera."""
+
+    camera: CameraConfig
+    image: np.ndarray
+    captured_at: float  # time.time() when the frame was decoded
+    detections: Detections  # tracked
+    hits: list[RuleHit]
+
+
+class Sink:
+    def __init__(self, *, spec: ModelSpec, media_root: Path, redis_client: redis.Redis) -> None:
+        self.spec = spec
+        self.media_root = media_root
+        self.redis = redis_client
+
+    def write(self, outcomes: list[FrameOutcome]) -> list[Event]:
+        files = {id(o): self._write_event_media(o) for o in outcomes if o.hits}
+        events: list[Event] = []
+        with transaction.atomic():
+            detection_rows: list[Detection] = []
+            per_outcome: list[list[Detection]] = []
+            for outcome in outcomes:
+                rows = self._detection_rows(outcome)
+                per_outcome.append(rows)
+                detection_rows.extend(rows)
+            Detection.objects.bulk_create(detection_rows)
+            for outcome, rows in zip(outcomes, per_outcome, strict=True):
+                events.extend(self._event_rows(outcome, rows, files.get(id(outcome), ("", ""))))
+            Event.objects.bulk_create(events)
+        for outcome in outcomes:
+            self._publish_live_frame(outcome)
+        for event in events:
+            publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
+        return events
+
+    def _detection_rows(self, outcome: FrameOutcome) -> list[Detection]:
+        height, width = outcome.image.shape[:2]
+        captured = datetime.fromtimestamp(outcome.captured_at, timezone.utc)
+        d = outcome.detections
+        names = self.spec.class_names
+        return [
+            Detection(
+                camera_id=outcome.camera.id,
+                captured_at=captured,
+                track_id=int(d.tracker_id[i]) if d.tracker_id[i] >= 0 else None,
+                class_id=int(d.class_id[i]),
+                class_name=names[int(d.class_id[i])],
+                confidence=float(d.confidence[i]),
+                x1=float(d.xyxy[i, 0]),
+                y1=float(d.xyxy[i, 1]),
+                x2=float(d.xyxy[i, 2]),
+                y2=float(d.xyxy[i, 3]),
+                frame_width=width,
+                frame_height=height,
+                model_name=self.spec.name,
+                model_version=self.spec.version,
+            )
+            for i in range(len(d))
+        ]
+
+    def _event_rows(self, outcome: FrameOutcome, rows: list[Detection], files: tuple[str, str]) -> list[Event]:
+        events = []
+        snapshot, crop_path = files
+        for hit in outcome.hits:
+            info = outcome.camera.rule_info[hit.rule_id]
+            detection = rows[hit.index]
+            event = Event(
+                camera_id=outcome.camera.id,
+                rule_id=hit.rule_id,
+                rule_name=info.name,
+                detection=detection,
+                track_id=hit.tracker_id,
+                class_name=detection.class_name,
+                confidence=float(hit.confidence),
+                severity=info.severity,
+                captured_at=detection.captured_at,
+                snapshot=snapshot,
+                crop=crop_path,
+            )
+            event.camera_name = outcome.camera.name  # type: ignore[attr-defined]
+            events.append(event)
+        return events
+
+    def _write_event_media(self, outcome: FrameOutcome) -> tuple[str, str]:
+        """The annotated full frame and the crop of the first hit's object."""
+        day = datetime.fromtimestamp(outcome.captured_at, timezone.utc).strftime("%Y-%m-%d")
+        stem = f"{outcome.camera.id}/{day}/{uuid.uuid4().hex}"
+        snapshot = f"snapshots/{stem}.jpg"
+        crop_path = f"crops/{stem}.jpg"
+        annotated = annotate(outcome.image, outcome.detections, self.spec.class_names)
+        self._save(snapshot, encode_jpeg(annotated, max_width=None, quality=85))
+        first = outcome.hits[0]
+        self._save(crop_path, encode_jpeg(crop(outcome.image, outcome.detections.xyxy[first.index]), max_width=None))
+        return snapshot, crop_path
+
+    def _save(self, relative: str, data: bytes) -> None:
+        path = self.media_root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+
+    def _publish_live_frame(self, outcome: FrameOutcome) -> None:
+        annotated = annotate(outcome.image, outcome.detections, self.spec.class_names)
+        height, width = outcome.image.shape[:2]
+        boxes: list[dict[str, Any]] = [
+            {
+                "box": [float(v) for v in outcome.detections.xyxy[i]],
+                "class_name": self.spec.class_names[int(outcome.detections.class_id[i])],
+                "confidence": round(float(outcome.detections.confidence[i]), 3),
+                "track_id": int(outcome.detections.tracker_id[i]),
+                "frame_size": [width, height],
+            }
+            for i in range(len(outcome.detections))
+        ]
+        try:
+            store_frame(self.redis, outcome.camera.id, encode_jpeg(annotated, max_width=LIVE_MAX_WIDTH), boxes)
+        except redis.RedisError as err:
+            log.warning("live frame not published", extra={"camera_id": outcome.camera.id, "error": str(err)})

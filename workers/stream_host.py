@@ -1,0 +1,300 @@
+"""The stream runtime of one worker process.
+
+It claims cameras through Redis leases, keeps one capture thread per camera, and in
+its own loop takes the newest frame of every camera that is due, skips still ones,
+runs them through the shared detector in batches, tracks, evaluates rules and hands
+the results to the sink. Configuration is re-read every few seconds, so edits made in
+the browser reach it without a restart.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import redis
+from django.db import close_old_connections
+
+from cameras.models import Camera, CameraStatus
+from events.live import WorkerCamera, WorkerHeartbeat, clear_heartbeat, store_heartbeat
+from workers.camera_config import CameraConfig, load_camera_configs
+from workers.leases import LeaseManager
+from workers.pipeline.detector import Detector
+from workers.pipeline.motion import MotionGate
+from workers.pipeline.rules import RuleState, evaluate
+from workers.pipeline.sources import Frame, FrameSource, SourceError, parse_source
+from workers.pipeline.tracking import ObjectTracker
+from workers.sinks import FrameOutcome, Sink
+
+log = logging.getLogger(__name__)
+
+# While nothing moves, tracked objects are still looked at this often, so a track
+# that stands still is not lost and a stopped object does not look like a new one.
+STILL_RECHECK_S = 1.0
+TRACK_BUFFER_S = 3.0
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class _Rate:
+    """Events per second over a sliding window."""
+
+    def __init__(self, window_s: float = 5.0) -> None:
+        self.window_s = window_s
+        self.times: list[float] = []
+
+    def tick(self, now: float) -> None:
+        self.times.append(now)
+
+    def per_second(self, now: float) -> float:
+        self.times = [t for t in self.times if now - t <= self.window_s]
+        return len(self.times) / self.window_s
+
+
+@dataclass
+class CameraRuntime:
+    config: CameraConfig
+    source: FrameSource
+    tracker: ObjectTracker
+    gate: MotionGate
+    rule_states: dict[int, RuleState] = field(default_factory=dict)
+    last_seq: int = -1
+    next_due: float = 0.0
+    last_detected: float = 0.0
+    has_tracks: bool = False
+    processed: _Rate = field(default_factory=_Rate)
+    lease_renewed_at: float = field(default_factory=time.monotonic)
+
+    def stop(self) -> None:
+        self.source.stop()
+
+
+@dataclass
+class HostCounters:
+    frames_processed: int = 0
+    frames_skipped_still: int = 0
+    batches: int = 0
+    events: int = 0
+
+
+class StreamHost:
+    def __init__(
+        self,
+        *,
+        detector: Detector,
+        redis_client: redis.Redis,
+        media_root: Path,
+        video_dir: Path,
+        worker_id: str | None = None,
+        capacity: int = 16,
+        lease_ttl_s: float = 15.0,
+        config_poll_s: float = 2.0,
+        batch_size: int = 8,
+        motion_gating: bool = True,
+    ) -> None:
+        self.detector = detector
+        self.redis = redis_client
+        self.video_dir = video_dir
+        self.worker_id = worker_id or default_worker_id()
+        self.capacity = capacity
+        self.lease_ttl_s = lease_ttl_s
+        self.config_poll_s = config_poll_s
+        self.batch_size = batch_size
+        self.motion_gating = motion_gating
+        self.leases = LeaseManager(redis_client, self.worker_id, lease_ttl_s)
+        self.sink = Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client)
+        self.cameras: dict[int, CameraRuntime] = {}
+        self.counters = HostCounters()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"stream-host-{self.worker_id}", daemon=True)
+        self._thread.start()
+        log.info("stream host started", extra={"worker": self.worker_id, "capacity": self.capacity})
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        for camera_id in list(self.cameras):
+            self._drop(camera_id, release=True)
+        try:
+            clear_heartbeat(self.redis, self.worker_id)
+        except redis.RedisError:
+            pass
+        log.info("stream host stopped", extra={"worker": self.worker_id})
+
+    def _run(self) -> None:
+        next_sync = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_sync:
+                self._sync_safely()
+                next_sync = time.monotonic() + self.config_poll_s
+            due = self._due_frames(time.monotonic())
+            if not due:
+                self._stop.wait(0.01)
+                continue
+            for start in range(0, len(due), self.batch_size):
+                self._process(due[start : start + self.batch_size])
+
+    # --- configuration, leases, status ----------------------------------------------
+    def _sync_safely(self) -> None:
+        try:
+            close_old_connections()
+            self.sync()
+        except Exception:  # the database or Redis may be restarting: keep running, retry next tick
+            log.exception("stream host sync failed; retrying", extra={"worker": self.worker_id})
+
+    def sync(self) -> None:
+        """Renew leases, follow configuration changes, claim free cameras, report status."""
+        configs = load_camera_configs(self.detector.spec.name, self.detector.spec.class_names)
+        held = self.leases.renew(self.cameras)
+        renewed_at = time.monotonic()
+        for camera_id in list(self.cameras):
+            if camera_id not in held:
+                log.warning("lease lost; camera dropped", extra={"camera_id": camera_id, "worker": self.worker_id})
+                self._drop(camera_id, release=False)
+            elif camera_id not in configs:
+                log.info("camera disabled or removed", extra={"camera_id": camera_id})
+                self._drop(camera_id, release=True)
+            else:
+                runtime = self.cameras[camera_id]
+                runtime.lease_renewed_at = renewed_at
+                self._apply_config(runtime, configs[camera_id])
+        for camera_id, config in sorted(configs.items()):
+            if len(self.cameras) >= self.capacity:
+                break
+            if camera_id not in self.cameras and self.leases.claim(camera_id):
+                self._adopt(config)
+        self._report_status()
+
+    def _adopt(self, config: CameraConfig) -> None:
+        try:
+            spec = parse_source(config.url, video_dir=self.video_dir)
+        except SourceError as err:
+            self.leases.release(config.id)
+            Camera.objects.filter(pk=config.id).update(
+                status=CameraStatus.UNREACHABLE, status_detail=f"invalid stream: {err}"[:300], worker=self.worker_id
+            )
+            return
+        source = FrameSource(spec, name=config.name)
+        source.start()
+        self.cameras[config.id] = CameraRuntime(
+            config=config,
+            source=source,
+            tracker=ObjectTracker(frame_rate=config.detect_fps, lost_track_buffer_s=TRACK_BUFFER_S),
+            gate=MotionGate(),
+        )
+        log.info("camera claimed", extra={"camera_id": config.id, "camera": config.name, "worker": self.worker_id})
+
+    def _apply_config(self, runtime: CameraRuntime, config: CameraConfig) -> None:
+        if config.fingerprint == runtime.config.fingerprint:
+            return
+        if config.source_changed(runtime.config):
+            self._drop(config.id, release=False)
+            self._adopt(config)
+            log.info("camera source reconfigured", extra={"camera_id": config.id})
+            return
+        runtime.config = config
+        runtime.rule_states = {k: v for k, v in runtime.rule_states.items() if k in config.rule_info}
+        log.info("camera rules reconfigured", extra={"camera_id": config.id})
+
+    def _drop(self, camera_id: int, *, release: bool) -> None:
+        runtime = self.cameras.pop(camera_id, None)
+        if runtime is not None:
+            runtime.stop()
+        if release:
+            try:
+                self.leases.release(camera_id)
+            except redis.RedisError:
+                pass  # it lapses by itself
+
+    def _report_status(self) -> None:
+        now = time.monotonic()
+        beats: list[WorkerCamera] = []
+        for camera_id, runtime in self.cameras.items():
+            stats = runtime.source.stats()
+            processed_fps = runtime.processed.per_second(now)
+            last_frame = (
+                datetime.fromtimestamp(stats.last_frame_time, timezone.utc) if stats.last_frame_time else None
+            )
+            Camera.objects.filter(pk=camera_id).update(
+                status=stats.state if stats.state in CameraStatus.values else CameraStatus.CONNECTING,
+                status_detail=stats.detail[:300],
+                worker=self.worker_id,
+                decoded_fps=round(stats.decoded_fps, 2),
+                processed_fps=round(processed_fps, 2),
+                last_frame_at=last_frame,
+                frame_width=stats.width or None,
+                frame_height=stats.height or None,
+            )
+            beats.append(
+                {"id": camera_id, "status": stats.state, "decoded_fps": stats.decoded_fps, "processed_fps": processed_fps}
+            )
+        heartbeat: WorkerHeartbeat = {
+            "worker": self.worker_id,
+            "pid": os.getpid(),
+            "capacity": self.capacity,
+            "model": self.detector.spec.name,
+            "providers": list(self.detector.providers),
+            "cameras": beats,
+            "updated_at": time.time(),
+        }
+        store_heartbeat(self.redis, heartbeat, ttl_s=max(3 * self.config_poll_s, 10.0))
+
+    # --- the frame loop ------------------------------------------------------------
+    def _due_frames(self, now: float) -> list[tuple[CameraRuntime, Frame]]:
+        due = []
+        for runtime in self.cameras.values():
+            if now < runtime.next_due:
+                continue
+            frame = runtime.source.latest(after_seq=runtime.last_seq)
+            if frame is None:
+                continue
+            runtime.last_seq = frame.seq
+            runtime.next_due = now + 1.0 / runtime.config.detect_fps
+            moving = runtime.gate.update(frame.image)
+            recheck = runtime.has_tracks and now - runtime.last_detected >= STILL_RECHECK_S
+            if self.motion_gating and not moving and not recheck:
+                self.counters.frames_skipped_still += 1
+                continue
+            runtime.last_detected = now
+            due.append((runtime, frame))
+        return due
+
+    def _process(self, batch: list[tuple[CameraRuntime, Frame]]) -> None:
+        results = self.detector.detect([frame.image for _, frame in batch])
+        now = time.monotonic()
+        outcomes: list[FrameOutcome] = []
+        for (runtime, frame), detections in zip(batch, results, strict=True):
+            tracked = runtime.tracker.update(detections)
+            runtime.has_tracks = len(tracked) > 0
+            hits = []
+            for rule in runtime.config.rules:
+                state = runtime.rule_states.get(rule.rule_id) or RuleState()
+                rule_hits, runtime.rule_states[rule.rule_id] = evaluate(rule, tracked, frame.captured_at, state)
+                hits.extend(rule_hits)
+            runtime.processed.tick(now)
+            # A worker whose lease may have lapsed must not write: another may own the camera now.
+            if now - runtime.lease_renewed_at < self.lease_ttl_s * 0.8:
+                outcomes.append(FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, hits))
+        self.counters.batches += 1
+        self.counters.frames_processed += len(batch)
+        if not outcomes:
+            return
+        try:
+            events = self.sink.write(outcomes)
+            self.counters.events += len(events)
+        except Exception:
+            log.exception("writing a batch failed; it is dropped", extra={"frames": len(outcomes)})
+            close_old_connections()
