@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from events.models import Detection, Event, EventStatus
 from events.payloads import snapshot_url
 from vision.api import NewestFirstCursor
+from vision.permissions import requires
 
 
 class DetectionSerializer(serializers.ModelSerializer):
@@ -45,10 +46,8 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = NewestFirstCursor
     filterset_fields = ["camera", "status", "severity", "rule"]
 
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[requires("events.view_event", "events.change_event")])
     def acknowledge(self, request: Request, pk: str | None = None) -> Response:
-        if not request.user.has_perm("events.change_event"):
-            self.permission_denied(request, message="Your role cannot acknowledge events.")
         event = self.get_object()
         if event.status == EventStatus.NEW:
             event.status = EventStatus.ACKNOWLEDGED

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import redis
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from cameras.models import Camera, CameraStatus
 from events.live import WorkerCamera, WorkerHeartbeat, clear_heartbeat, store_heartbeat
@@ -134,6 +134,12 @@ class StreamHost:
         log.info("stream host stopped", extra={"worker": self.worker_id})
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            connections.close_all()  # this thread's own database connection
+
+    def _loop(self) -> None:
         next_sync = 0.0
         while not self._stop.is_set():
             now = time.monotonic()

@@ -1,0 +1,1 @@
+"""Tests of the CV pipeline (workers.pipeline): real models on real video, no Django."""
