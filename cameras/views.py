@@ -39,7 +39,7 @@ def camera_add(request: HttpRequest) -> HttpResponse:
     camera = add_camera(**form.cleaned_data)
     publish_camera_changed(camera.pk)
     messages.success(request, f"Camera “{camera.name}” added. A stream worker will connect within seconds.")
-    return redirect("camera-list")
+    return redirect("camera-index")
 
 
 @permission_required("cameras.change_camera", raise_exception=True)
@@ -50,7 +50,7 @@ def camera_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form.save()
         publish_camera_changed(camera.pk)
         messages.success(request, f"Camera “{camera.name}” saved.")
-        return redirect("camera-list")
+        return redirect("camera-index")
     return render(request, "cameras/edit.html", {"camera": camera, "form": form}, status=400 if form.errors else 200)
 
 
@@ -62,4 +62,4 @@ def camera_delete(request: HttpRequest, pk: int) -> HttpResponse:
     camera.delete()
     publish_camera_changed(pk)
     messages.success(request, f"Camera “{name}” deleted.")
-    return redirect("camera-list")
+    return redirect("camera-index")

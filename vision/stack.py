@@ -70,9 +70,13 @@ def main() -> int:
         manage = _python(str(BASE_DIR / "manage.py"))
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], check=True)
         subprocess.run([*manage, "ensure_admin"], check=True)
-        subprocess.run([*manage, "fetch_models", "--check"], check=False)
+        # Present files with the right checksum are kept; missing ones are downloaded.
+        subprocess.run([*manage, "fetch_models", "-v", "0"], check=True)
     except subprocess.CalledProcessError as err:
-        print(f"vigil: start-up step failed: {err}", file=sys.stderr)
+        print(f"vigil: start-up step failed: {' '.join(err.cmd[1:])}", file=sys.stderr)
+        if "fetch_models" in err.cmd:
+            print("vigil: the stream worker needs the model files; put them in VIGIL_MODEL_DIR "
+                  "or let `python manage.py fetch_models` download them", file=sys.stderr)
         return 1
 
     children: dict[str, subprocess.Popen[bytes]] = {}

@@ -105,10 +105,25 @@ function refreshTiles() {
   });
 }
 
+async function refreshStatuses() {
+  const response = await fetch("/api/cameras/?enabled=true&page_size=100", { credentials: "same-origin" });
+  if (!response.ok) return;
+  const page = await response.json();
+  for (const camera of page.results) {
+    const badge = document.querySelector(`.tile[data-camera-id="${camera.id}"] .status`);
+    if (!badge) continue;
+    badge.className = `status status-${camera.status}`;
+    badge.textContent = camera.status;
+    badge.title = camera.status_detail || "";
+  }
+}
+
 addNewest(JSON.parse(document.getElementById("initial-events").textContent));
 setInterval(() => {
   document.querySelectorAll("time.age").forEach((t) => { t.textContent = age(t.dateTime); });
 }, 10000);
 refreshTiles();
 setInterval(refreshTiles, 1000);
+refreshStatuses();
+setInterval(refreshStatuses, 5000);
 connect();
