@@ -1,5 +1,6 @@
 """The operators' WebSocket on the real Redis channel layer, through the real ASGI stack."""
 import pytest
+from channels.db import database_sync_to_async as sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from cameras.services import add_camera
@@ -28,8 +29,6 @@ def _payload(camera, event_id=1):
 
 
 async def _connect(user=None):
-    from asgiref.sync import sync_to_async
-
     headers = await sync_to_async(_headers)(user)
     communicator = WebsocketCommunicator(application, "/ws/events/", headers=headers)
     connected, code = await communicator.connect(timeout=5)
@@ -48,8 +47,6 @@ async def test_it_refuses_a_user_without_a_role(nobody, redis_client):
 
 
 async def test_it_delivers_events_to_an_operator(operator, redis_client):
-    from asgiref.sync import sync_to_async
-
     camera = await sync_to_async(add_camera)(name="Lobby", stream_url="rtsp://192.0.2.1/s")
     communicator, connected, _ = await _connect(operator)
     assert connected
@@ -60,8 +57,6 @@ async def test_it_delivers_events_to_an_operator(operator, redis_client):
 
 
 async def test_it_follows_cameras_added_after_connecting(operator, redis_client):
-    from asgiref.sync import sync_to_async
-
     communicator, connected, _ = await _connect(operator)
     assert connected
     camera = await sync_to_async(add_camera)(name="New", stream_url="rtsp://192.0.2.1/s")
