@@ -36,6 +36,7 @@ class WorkerHeartbeat(TypedDict):
     model: str
     providers: list[str]
     cameras: list[WorkerCamera]
+    counters: dict[str, int]  # frames_processed, frames_skipped_still (saved by gating), batches, events
     updated_at: float
 
 

@@ -9,11 +9,12 @@ the browser reach it without a restart.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -254,6 +255,7 @@ class StreamHost:
             "model": self.detector.spec.name,
             "providers": list(self.detector.providers),
             "cameras": beats,
+            "counters": asdict(self.counters),
             "updated_at": time.time(),
         }
         store_heartbeat(self.redis, heartbeat, ttl_s=max(3 * self.config_poll_s, 10.0))
@@ -268,7 +270,10 @@ class StreamHost:
             if frame is None:
                 continue
             runtime.last_seq = frame.seq
-            runtime.next_due = now + 1.0 / runtime.config.detect_fps
+            # Due times sit on a grid shared by all cameras of the same fps, so their frames
+            # fall due together and go to the detector in one batch.
+            fps = runtime.config.detect_fps
+            runtime.next_due = (math.floor(now * fps) + 1) / fps
             moving = runtime.gate.update(frame.image)
             recheck = runtime.has_tracks and now - runtime.last_detected >= STILL_RECHECK_S
             if self.motion_gating and not moving and not recheck:

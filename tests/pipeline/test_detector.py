@@ -173,3 +173,11 @@ def test_it_reproduces_the_reference_coco_ap(model_dir: Path, yolox_spec, shared
     ap, ap50 = evaluation.stats[:2]
     assert ap == pytest.approx(0.312, abs=0.01)
     assert ap50 == pytest.approx(0.494, abs=0.01)
+
+
+def test_it_skips_gpu_providers_under_auto_when_no_driver_is_present() -> None:
+    providers, reasons = choose_providers(["auto"], [TENSORRT, CUDA, CPU], gpu_driver=False)
+    assert providers == [CPU]
+    assert len(reasons) == 2 and all("no NVIDIA driver" in r for r in reasons)
+    # asked for by name, CUDA is still tried (and falls back with its own reason if it fails)
+    assert choose_providers(["cuda"], [CUDA, CPU], gpu_driver=False)[0] == [CUDA, CPU]

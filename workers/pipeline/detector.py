@@ -6,6 +6,8 @@ its cameras: the newest frames of every camera that needs a look go through
 """
 from __future__ import annotations
 
+import ctypes
+
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -43,13 +45,27 @@ class Detector(Protocol):
         ...
 
 
-def choose_providers(requested: Sequence[str], available: Sequence[str]) -> tuple[list[str], list[str]]:
+def nvidia_driver_present() -> bool:
+    """Whether this machine has the NVIDIA driver library, without which GPU providers cannot start."""
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    return True
+
+
+def choose_providers(
+    requested: Sequence[str], available: Sequence[str], *, gpu_driver: bool = True
+) -> tuple[list[str], list[str]]:
     """Pick the execution providers to ask ONNX Runtime for, best first.
 
     ``requested`` holds provider names (``CUDAExecutionProvider``), short names
     (``tensorrt``, ``cuda``, ``cpu``) or ``auto`` (TensorRT, CUDA, CPU, whichever this
     onnxruntime build has). The CPU provider is always in the list, last unless
     requested earlier, as the provider of last resort.
+
+    ``auto`` skips the GPU providers when ``gpu_driver`` is false: onnxruntime-gpu lists
+    them on every machine, and trying them where no driver exists only fills the logs.
 
     Returns the providers and one human-readable reason for each requested provider
     that was dropped.
@@ -58,9 +74,12 @@ def choose_providers(requested: Sequence[str], available: Sequence[str]) -> tupl
         ValueError: a name is neither ``auto``, a short name, nor an ``...ExecutionProvider``.
     """
     wanted: list[str] = []
+    skipped_for_driver: list[str] = []
     for name in requested:
         if name.lower() == "auto":
-            wanted += [p for p in AUTO_ORDER if p in available]
+            gpu = [p for p in AUTO_ORDER if p in available and p != CPU]
+            (wanted if gpu_driver else skipped_for_driver).extend(gpu)
+            wanted.append(CPU)
         elif name.lower() in _ALIASES:
             wanted.append(_ALIASES[name.lower()])
         elif name.endswith("ExecutionProvider"):
@@ -70,7 +89,9 @@ def choose_providers(requested: Sequence[str], available: Sequence[str]) -> tupl
                 f"unknown execution provider {name!r}: use auto, tensorrt, cuda, cpu or an ONNX Runtime name"
             )
     chosen: list[str] = []
-    reasons: list[str] = []
+    reasons: list[str] = [
+        f"{provider} skipped: no NVIDIA driver (libcuda.so.1) on this machine" for provider in skipped_for_driver
+    ]
     for provider in dict.fromkeys(wanted):
         if provider in available:
             chosen.append(provider)
@@ -160,7 +181,9 @@ class OnnxYoloxDetector:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if intra_op_threads is not None:
             options.intra_op_num_threads = intra_op_threads
-        wanted, reasons = choose_providers(providers, ort.get_available_providers())
+        wanted, reasons = choose_providers(
+            providers, ort.get_available_providers(), gpu_driver=nvidia_driver_present()
+        )
         for reason in reasons:
             log.warning("%s: %s", spec.name, reason)
         self._session = self._create_session(model_bytes, options, wanted)
