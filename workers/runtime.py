@@ -39,4 +39,5 @@ def build_stream_host() -> StreamHost:
         config_poll_s=settings.VIGIL_CONFIG_POLL_SECONDS,
         batch_size=settings.VIGIL_BATCH_SIZE,
         motion_gating=settings.VIGIL_MOTION_GATING,
+        live_fps=settings.VIGIL_LIVE_FPS,
     )

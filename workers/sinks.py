@@ -41,6 +41,7 @@ class FrameOutcome:
     captured_at: float  # time.time() when the frame was decoded
     detections: Detections  # tracked
     hits: list[RuleHit]
+    publish_live: bool = True  # whether this frame goes to the live view
 
 
 class Sink:
@@ -64,7 +65,8 @@ class Sink:
                 events.extend(self._event_rows(outcome, rows, files.get(id(outcome), ("", ""))))
             Event.objects.bulk_create(events)
         for outcome in outcomes:
-            self._publish_live_frame(outcome)
+            if outcome.publish_live:
+                self._publish_live_frame(outcome)
         for event in events:
             publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
         return events

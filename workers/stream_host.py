@@ -26,7 +26,7 @@ from events.live import WorkerCamera, WorkerHeartbeat, clear_heartbeat, store_he
 from workers.camera_config import CameraConfig, load_camera_configs
 from workers.leases import LeaseManager
 from workers.pipeline.detector import Detector
-from workers.pipeline.motion import MotionGate
+from workers.pipeline.motion import MotionGate, needs_detection
 from workers.pipeline.rules import RuleState, evaluate
 from workers.pipeline.sources import Frame, FrameSource, SourceError, parse_source
 from workers.pipeline.tracking import ObjectTracker
@@ -69,6 +69,7 @@ class CameraRuntime:
     last_seq: int = -1
     next_due: float = 0.0
     last_detected: float = 0.0
+    next_live: float = 0.0
     has_tracks: bool = False
     processed: _Rate = field(default_factory=_Rate)
     lease_renewed_at: float = field(default_factory=time.monotonic)
@@ -99,7 +100,15 @@ class StreamHost:
         config_poll_s: float = 2.0,
         batch_size: int = 8,
         motion_gating: bool = True,
+        live_fps: float = 5.0,
+        realtime_files: bool = True,
     ) -> None:
+        """
+        Args:
+            live_fps: how often per camera the annotated frame is published for live view.
+            realtime_files: play file sources at their own rate, like cameras; off, they are
+                decoded as fast as possible (benchmarks, replays).
+        """
         self.detector = detector
         self.redis = redis_client
         self.video_dir = video_dir
@@ -109,6 +118,8 @@ class StreamHost:
         self.config_poll_s = config_poll_s
         self.batch_size = batch_size
         self.motion_gating = motion_gating
+        self.live_interval_s = 1.0 / live_fps
+        self.realtime_files = realtime_files
         self.leases = LeaseManager(redis_client, self.worker_id, lease_ttl_s)
         self.sink = Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client)
         self.cameras: dict[int, CameraRuntime] = {}
@@ -194,7 +205,7 @@ class StreamHost:
                 status=CameraStatus.UNREACHABLE, status_detail=f"invalid stream: {err}"[:300], worker=self.worker_id
             )
             return
-        source = FrameSource(spec, name=config.name)
+        source = FrameSource(spec, name=config.name, realtime_files=self.realtime_files)
         source.start()
         self.cameras[config.id] = CameraRuntime(
             config=config,
@@ -274,9 +285,12 @@ class StreamHost:
             # fall due together and go to the detector in one batch.
             fps = runtime.config.detect_fps
             runtime.next_due = (math.floor(now * fps) + 1) / fps
-            moving = runtime.gate.update(frame.image)
-            recheck = runtime.has_tracks and now - runtime.last_detected >= STILL_RECHECK_S
-            if self.motion_gating and not moving and not recheck:
+            if self.motion_gating and not needs_detection(
+                runtime.gate.update(frame.image, now),
+                has_tracks=runtime.has_tracks,
+                since_detection_s=now - runtime.last_detected,
+                recheck_every_s=STILL_RECHECK_S,
+            ):
                 self.counters.frames_skipped_still += 1
                 continue
             runtime.last_detected = now
@@ -298,7 +312,12 @@ class StreamHost:
             runtime.processed.tick(now)
             # A worker whose lease may have lapsed must not write: another may own the camera now.
             if now - runtime.lease_renewed_at < self.lease_ttl_s * 0.8:
-                outcomes.append(FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, hits))
+                publish_live = now >= runtime.next_live
+                if publish_live:
+                    runtime.next_live = now + self.live_interval_s
+                outcomes.append(
+                    FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, hits, publish_live)
+                )
         self.counters.batches += 1
         self.counters.frames_processed += len(batch)
         if not outcomes:

@@ -75,3 +75,12 @@ def test_it_restarts_on_a_new_resolution_and_refuses_non_images(vtest_frames) ->
         gate.update(np.zeros((0, 0, 3), np.uint8))
     with pytest.raises(ValueError):
         gate.update(np.zeros((10, 10, 3), np.float32))
+
+
+def test_it_rechecks_still_scenes_only_while_objects_are_tracked() -> None:
+    from workers.pipeline.motion import needs_detection
+
+    assert needs_detection(True, has_tracks=False, since_detection_s=0.0, recheck_every_s=1.0)
+    assert not needs_detection(False, has_tracks=False, since_detection_s=60.0, recheck_every_s=1.0)
+    assert not needs_detection(False, has_tracks=True, since_detection_s=0.5, recheck_every_s=1.0)
+    assert needs_detection(False, has_tracks=True, since_detection_s=1.0, recheck_every_s=1.0)

@@ -4,6 +4,7 @@ import functools
 import http.server
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -183,10 +184,16 @@ def test_it_stops_at_the_end_of_a_file_when_not_looping(video_dir: Path, sources
     source = _start(
         sources, parse_source("short.avi", video_dir=video_dir), loop_files=False, realtime_files=False
     )
-    stats = _stats_when(source, lambda s: s.state == "stopped", 5, "the end of the file")
-    assert stats.frames_decoded == 15 and stats.detail == "end of file"
-    last = source.latest()
-    assert last is not None and last.seq == 14
+    seqs: list[int] = []
+    deadline = time.monotonic() + 5
+    while source.stats().state != "stopped" and time.monotonic() < deadline:
+        frame = source.latest(after_seq=seqs[-1] if seqs else -1)
+        if frame is not None:
+            seqs.append(frame.seq)
+        time.sleep(0.001)
+    stats = source.stats()
+    assert stats.state == "stopped" and stats.detail == "end of file"
+    assert stats.frames_decoded == 15 and seqs == list(range(15))
 
 
 def test_it_reports_a_file_that_is_not_a_video(video_dir: Path, sources, no_thread_crashes) -> None:
@@ -300,3 +307,25 @@ def test_it_reads_an_mjpeg_stream_over_http(vtest_path: Path, ffmpeg: str, tmp_p
     finally:
         server.kill()
         server.wait()
+
+
+def test_it_replays_a_file_frame_by_frame_when_not_realtime(tmp_path: Path, vtest_path: Path) -> None:
+    from workers.pipeline.sources import FrameSource, parse_source
+
+    source = FrameSource(parse_source(str(vtest_path), video_dir=vtest_path.parent), name="replay",
+                         realtime_files=False)
+    source.start()
+    try:
+        seqs: list[int] = []
+        deadline = time.monotonic() + 20
+        while len(seqs) < 30 and time.monotonic() < deadline:
+            frame = source.latest(after_seq=seqs[-1] if seqs else -1)
+            if frame is None:
+                time.sleep(0.001)
+                continue
+            seqs.append(frame.seq)
+            time.sleep(0.01)  # a slow consumer: the file must wait for it, not skip
+    finally:
+        source.stop()
+    assert seqs == list(range(30))
+    assert source.stats().frames_dropped == 0

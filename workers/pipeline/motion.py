@@ -137,3 +137,10 @@ class MotionGate:
             cv2.fillPoly(ignored_u8, polygons, 1)
             ignored = ignored_u8 > 0
         return ~ignored
+
+
+def needs_detection(moving: bool, *, has_tracks: bool, since_detection_s: float, recheck_every_s: float) -> bool:
+    """The stream runtime's gate decision: a frame goes to the detector when something
+    moved, or when objects are being tracked and have not been looked at for
+    ``recheck_every_s`` (a person who stops must keep their track)."""
+    return moving or (has_tracks and since_detection_s >= recheck_every_s)

@@ -83,13 +83,15 @@ class SourceSpec:
         return f"SourceSpec(kind={self.kind!r}, url={redact_url(self.url)!r})"
 
 
-def parse_source(url: str, *, video_dir: Path) -> SourceSpec:
+def parse_source(url: str, *, video_dir: Path | None) -> SourceSpec:
     """Validate a source as typed by an operator.
 
     Accepts ``rtsp://``, ``rtsps://``, ``http://`` and ``https://`` URLs with a host
     (RTSP cameras, MJPEG or HLS over HTTP), and video files inside ``video_dir``: a
     path relative to it, an absolute path, or a ``file://`` URL. Symlinks are
     followed before the containment check, so nothing can point outside the folder.
+    ``video_dir=None`` allows any existing local file (the offline CLI, run by the
+    machine's own operator).
 
     Raises:
         SourceError: with a message that says what to type instead.
@@ -110,16 +112,22 @@ def parse_source(url: str, *, video_dir: Path) -> SourceSpec:
         return SourceSpec(kind=_SCHEMES[scheme], url=text)
     if scheme == "file":
         if parts.netloc not in ("", "localhost"):
-            raise SourceError(f"file URL {text!r} names a remote host: only local files inside {video_dir} are allowed")
+            raise SourceError(f"file URL {text!r} names a remote host: only local files are allowed")
         return _file_source(Path(unquote(parts.path)), video_dir)
     if scheme:
         raise SourceError(
-            f"unsupported scheme {scheme!r}: use rtsp://, rtsps://, http(s):// or a file inside {video_dir}"
+            f"unsupported scheme {scheme!r}: use rtsp://, rtsps://, http(s):// or a video file"
+            + (f" inside {video_dir}" if video_dir else "")
         )
     return _file_source(Path(text), video_dir)
 
 
-def _file_source(path: Path, video_dir: Path) -> SourceSpec:
+def _file_source(path: Path, video_dir: Path | None) -> SourceSpec:
+    if video_dir is None:
+        resolved = path.expanduser().resolve()
+        if not resolved.is_file():
+            raise SourceError(f"{path} does not exist or is not a file")
+        return SourceSpec(kind="file", url=str(resolved))
     root = video_dir.resolve()
     resolved = (root / path).resolve()  # an absolute ``path`` replaces ``root``
     if not resolved.is_relative_to(root):
@@ -164,7 +172,7 @@ class _Outcome(enum.Enum):
     STOPPED = "stopped"
 
 
-def _open_capture(spec: SourceSpec, *, open_timeout_s: float, read_timeout_s: float) -> cv2.VideoCapture:
+def open_capture(spec: SourceSpec, *, open_timeout_s: float, read_timeout_s: float) -> cv2.VideoCapture:
     """Open ``spec`` with FFmpeg, or raise :class:`SourceError` saying why not.
 
     RTSP goes over TCP (``OPENCV_FFMPEG_CAPTURE_OPTIONS=rtsp_transport;tcp``, unless the
@@ -185,7 +193,7 @@ def _open_capture(spec: SourceSpec, *, open_timeout_s: float, read_timeout_s: fl
     return capture
 
 
-def _is_picture(image: np.ndarray | None) -> bool:
+def is_picture(image: np.ndarray | None) -> bool:
     return (
         isinstance(image, np.ndarray)
         and image.dtype == np.uint8
@@ -204,13 +212,13 @@ def grab_one_frame(spec: SourceSpec, timeout_s: float = 10.0) -> np.ndarray:
             authentication failed, not a video, no picture).
     """
     deadline = time.monotonic() + timeout_s
-    capture = _open_capture(spec, open_timeout_s=timeout_s, read_timeout_s=timeout_s)
+    capture = open_capture(spec, open_timeout_s=timeout_s, read_timeout_s=timeout_s)
     try:
         while time.monotonic() < deadline:
             ok, image = capture.read()
             if not ok:
                 raise SourceError("the stream opened but sent no picture")
-            if _is_picture(image):
+            if is_picture(image):
                 return image
         raise SourceError(f"no usable picture within {timeout_s:g} s (the stream sends corrupt frames)")
     finally:
@@ -247,7 +255,9 @@ class FrameSource:
                 ``min(max, initial * 2**(n-1))``, less up to 20 % of jitter so many
                 cameras behind one switch do not retry in lockstep.
             loop_files: start a file again at its end, like an endless camera.
-            realtime_files: decode files at their native frame rate, not as fast as possible.
+            realtime_files: decode files at their native frame rate. Off, a file is decoded as
+                fast as its frames are taken (replays, benchmarks): no frame is skipped and no
+                CPU goes to frames nobody reads.
         """
         self.spec = spec
         self.name = name
@@ -258,6 +268,8 @@ class FrameSource:
         self._backoff_max_s = backoff_max_s
         self._loop_files = loop_files
         self._realtime = realtime_files and spec.kind == "file"
+        self._paced_by_consumer = not realtime_files and spec.kind == "file"
+        self._taken = threading.Event()  # the newest frame was handed out by latest()
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
         self._thread: threading.Thread | None = None
@@ -291,7 +303,8 @@ class FrameSource:
             if frame is None or frame.seq <= after_seq:
                 return None
             self._consumed_seq = max(self._consumed_seq, frame.seq)
-            return frame
+        self._taken.set()
+        return frame
 
     def stats(self) -> SourceStats:
         """A copy of the current health figures."""
@@ -340,7 +353,7 @@ class FrameSource:
         while True:  # one pass per file loop; live streams stay in the first pass
             opening_since = time.monotonic()
             try:
-                capture = _open_capture(
+                capture = open_capture(
                     self.spec, open_timeout_s=self._open_timeout_s, read_timeout_s=self._read_timeout_s
                 )
             except SourceError as exc:
@@ -359,7 +372,7 @@ class FrameSource:
 
     def _read(self, capture: cv2.VideoCapture, opening_since: float) -> tuple[_Outcome, str, int]:
         """Read frames from an open capture; returns the outcome, its reason and the frames read."""
-        period = 1.0 / _native_fps(capture) if self._realtime else 0.0
+        period = 1.0 / native_fps(capture) if self._realtime else 0.0
         frames = 0
         last_good = next_due = time.monotonic()
         while not self._stop_event.is_set():
@@ -372,7 +385,7 @@ class FrameSource:
                 if now - started >= 0.9 * self._read_timeout_s:
                     return _Outcome.FAILED, f"no data for {self._read_timeout_s:g} s (timed out)", frames
                 return _Outcome.FAILED, "the stream ended or the connection was lost", frames
-            if not _is_picture(image):
+            if not is_picture(image):
                 with self._lock:
                     self._stats.frames_corrupt += 1
                 if now - last_good > self._stall_timeout_s:
@@ -380,8 +393,13 @@ class FrameSource:
                 continue
             last_good = now
             frames += 1
+            self._taken.clear()
             self._publish(image, opened_in=now - opening_since)
-            if period:
+            if self._paced_by_consumer:
+                while not self._taken.wait(0.1):
+                    if self._stop_event.is_set():
+                        return _Outcome.STOPPED, "stopped", frames
+            elif period:
                 next_due += period
                 lag = next_due - time.monotonic()
                 if lag > 0:
@@ -412,6 +430,6 @@ class FrameSource:
             self._stats.state, self._stats.detail = state, detail
 
 
-def _native_fps(capture: cv2.VideoCapture) -> float:
+def native_fps(capture: cv2.VideoCapture) -> float:
     fps = capture.get(cv2.CAP_PROP_FPS)
     return fps if math.isfinite(fps) and 0.5 <= fps <= 240 else _DEFAULT_FILE_FPS

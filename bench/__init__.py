@@ -1,0 +1,1 @@
+"""Vigil benchmarks: ``make bench`` (``python -m bench``) writes docs/benchmarks.md."""
