@@ -18,16 +18,10 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
 
-    from django.conf import settings
-
     from bench import gating, latency, memory, throughput
-    from workers.pipeline.catalogue import CATALOGUE, locate_model
-    from workers.pipeline.detector import OnnxYoloxDetector
+    from workers.runtime import shared_detector
 
-    spec = CATALOGUE["yolox_nano"]
-    detector = OnnxYoloxDetector(
-        locate_model(spec, settings.VIGIL_MODEL_DIR), spec, providers=settings.VIGIL_PROVIDERS, max_batch=8
-    )
+    detector = shared_detector()  # the stream worker's own detector, as configured
     seconds = 5.0 if args.quick else 20.0
     sections: list[Section] = []
     started = time.monotonic()

@@ -19,7 +19,7 @@ from django.test import Client
 from bench.common import MEDIA, Section, percentile
 from bench.stack import fresh_cameras, running_host
 from vision.roles import OPERATOR
-from workers.pipeline.detector import OnnxYoloxDetector
+from workers.pipeline.detector import Detector
 
 VIDEO = MEDIA / "vtest_480x360.avi"
 
@@ -55,7 +55,7 @@ async def _collect(seconds: float, session: str) -> list[float]:
     return latencies
 
 
-def run(detector: OnnxYoloxDetector, seconds: float) -> Section:
+def run(detector: Detector, seconds: float) -> Section:
     section = Section("Latency: frame captured → event on an operator's WebSocket")
     cameras = 2
     fresh_cameras(cameras, VIDEO, detect_fps=5.0)

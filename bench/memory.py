@@ -7,7 +7,7 @@ import psutil
 
 from bench.common import MEDIA, Section
 from bench.stack import fresh_cameras, running_host
-from workers.pipeline.detector import OnnxYoloxDetector
+from workers.pipeline.detector import Detector
 
 VIDEO = MEDIA / "vtest_480x360.avi"
 
@@ -16,7 +16,7 @@ def _rss_mb() -> float:
     return psutil.Process().memory_info().rss / 1024 / 1024
 
 
-def run(detector: OnnxYoloxDetector, soak_seconds: float) -> Section:
+def run(detector: Detector, soak_seconds: float) -> Section:
     section = Section("Memory: stream worker RSS")
     base = _rss_mb()
     rows = []

@@ -24,7 +24,10 @@ def fresh_cameras(count: int, video: Path, *, detect_fps: float) -> list[int]:
 
 @contextlib.contextmanager
 def running_host(detector: Detector, **options: Any) -> Iterator[StreamHost]:
+    from workers.runtime import inference_threads
+
     get_redis().flushdb()  # the bench's own Redis: no leases left from an earlier run
+    options.setdefault("inference_threads", inference_threads())
     host = StreamHost(
         detector=detector,
         redis_client=get_redis(),

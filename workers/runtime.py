@@ -2,16 +2,33 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 
 from django.conf import settings
 
 from vision.redis_client import get_redis
 from workers.pipeline.catalogue import CATALOGUE, ModelFileError, locate_model
-from workers.pipeline.detector import OnnxYoloxDetector
+from workers.pipeline.detector import CPU, OnnxYoloxDetector, choose_providers, nvidia_driver_present
 from workers.stream_host import StreamHost
 
 log = logging.getLogger(__name__)
+
+
+def _on_cpu_only() -> bool:
+    import onnxruntime
+
+    wanted, _ = choose_providers(
+        settings.VIGIL_PROVIDERS, onnxruntime.get_available_providers(), gpu_driver=nvidia_driver_present()
+    )
+    return wanted[0] == CPU
+
+
+def inference_threads() -> int:
+    """``VIGIL_INFERENCE_THREADS``, or by default one per core on a CPU and two on a GPU."""
+    if settings.VIGIL_INFERENCE_THREADS:
+        return settings.VIGIL_INFERENCE_THREADS
+    return (os.cpu_count() or 1) if _on_cpu_only() else 2
 
 
 @lru_cache(maxsize=1)
@@ -22,7 +39,14 @@ def shared_detector() -> OnnxYoloxDetector:
     if spec is None or spec.task != "detection":
         raise ModelFileError(f"VIGIL_DETECTOR_MODEL={name!r} is not a detection model of the catalogue")
     path = locate_model(spec, settings.VIGIL_MODEL_DIR)
-    detector = OnnxYoloxDetector(path, spec, providers=settings.VIGIL_PROVIDERS, max_batch=settings.VIGIL_BATCH_SIZE)
+    # Several single-threaded runs side by side use CPU cores better than one run on all.
+    detector = OnnxYoloxDetector(
+        path,
+        spec,
+        providers=settings.VIGIL_PROVIDERS,
+        max_batch=settings.VIGIL_BATCH_SIZE,
+        intra_op_threads=1 if _on_cpu_only() and inference_threads() > 1 else None,
+    )
     log.info("detector ready", extra={"model": spec.name, "version": spec.version, "providers": detector.providers})
     return detector
 
@@ -40,4 +64,5 @@ def build_stream_host() -> StreamHost:
         batch_size=settings.VIGIL_BATCH_SIZE,
         motion_gating=settings.VIGIL_MOTION_GATING,
         live_fps=settings.VIGIL_LIVE_FPS,
+        inference_threads=inference_threads(),
     )

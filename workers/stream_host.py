@@ -13,6 +13,7 @@ import math
 import os
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ from workers.pipeline.motion import MotionGate, needs_detection
 from workers.pipeline.rules import RuleState, evaluate
 from workers.pipeline.sources import Frame, FrameSource, SourceError, parse_source
 from workers.pipeline.tracking import ObjectTracker
-from workers.sinks import FrameOutcome, Sink
+from workers.sinks import BackgroundSink, FrameOutcome, Sink
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class CameraRuntime:
     next_due: float = 0.0
     last_detected: float = 0.0
     next_live: float = 0.0
+    in_flight: bool = False  # a frame of this camera is in the detector: tracking stays in order
     has_tracks: bool = False
     processed: _Rate = field(default_factory=_Rate)
     lease_renewed_at: float = field(default_factory=time.monotonic)
@@ -83,7 +85,6 @@ class HostCounters:
     frames_processed: int = 0
     frames_skipped_still: int = 0
     batches: int = 0
-    events: int = 0
 
 
 class StreamHost:
@@ -102,9 +103,14 @@ class StreamHost:
         motion_gating: bool = True,
         live_fps: float = 5.0,
         realtime_files: bool = True,
+        inference_threads: int = 1,
     ) -> None:
         """
         Args:
+            inference_threads: batches run through the detector at the same time. On a CPU,
+                one batch per core on a single-threaded session keeps every core busy
+                without the intra-op synchronisation of one multi-threaded run; on a GPU,
+                a second thread prepares and decodes batches while the GPU computes.
             live_fps: how often per camera the annotated frame is published for live view.
             realtime_files: play file sources at their own rate, like cameras; off, they are
                 decoded as fast as possible (benchmarks, replays).
@@ -121,10 +127,15 @@ class StreamHost:
         self.live_interval_s = 1.0 / live_fps
         self.realtime_files = realtime_files
         self.leases = LeaseManager(redis_client, self.worker_id, lease_ttl_s)
-        self.sink = Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client)
+        self.sink = BackgroundSink(Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client))
         self.cameras: dict[int, CameraRuntime] = {}
         self.counters = HostCounters()
+        self._counters_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="inference")
+        self._idle_workers = threading.Semaphore(inference_threads)
+        self.inference_threads = inference_threads
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a new frame arrived or an inference thread came free
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------
@@ -135,8 +146,11 @@ class StreamHost:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._pool.shutdown(wait=True)
+        self.sink.close()  # write what is queued before the leases go
         for camera_id in list(self.cameras):
             self._drop(camera_id, release=True)
         try:
@@ -158,12 +172,41 @@ class StreamHost:
             if now >= next_sync:
                 self._sync_safely()
                 next_sync = time.monotonic() + self.config_poll_s
-            due = self._due_frames(time.monotonic())
-            if not due:
-                self._stop.wait(0.01)
+            if not self._idle_workers.acquire(timeout=0.01):
                 continue
-            for start in range(0, len(due), self.batch_size):
-                self._process(due[start : start + self.batch_size])
+            idle = 1
+            while self._idle_workers.acquire(blocking=False):
+                idle += 1
+            self._wake.clear()  # before looking: a frame that lands after this wakes the wait below
+            due = self._due_frames(time.monotonic())
+            batches = self._split(due, idle)
+            for batch in batches:
+                for runtime, _frame in batch:
+                    runtime.in_flight = True
+                self._pool.submit(self._process_and_release, batch)
+            for _unused in range(idle - len(batches)):
+                self._idle_workers.release()
+            if not due:
+                self._wake.wait(0.05)
+
+    def _split(self, due: list[tuple[CameraRuntime, Frame]], workers: int) -> list[list[tuple[CameraRuntime, Frame]]]:
+        """Spread the due frames over the idle inference threads, at most batch_size each."""
+        if not due:
+            return []
+        count = min(workers, len(due))
+        size = min(self.batch_size, math.ceil(len(due) / count))
+        return [due[i : i + size] for i in range(0, min(len(due), size * count), size)]
+
+    def _process_and_release(self, batch: list[tuple[CameraRuntime, Frame]]) -> None:
+        try:
+            self._process(batch)
+        except Exception:
+            log.exception("processing a batch failed", extra={"frames": len(batch)})
+        finally:
+            for runtime, _frame in batch:
+                runtime.in_flight = False
+            self._idle_workers.release()
+            self._wake.set()
 
     # --- configuration, leases, status ----------------------------------------------
     def _sync_safely(self) -> None:
@@ -205,7 +248,7 @@ class StreamHost:
                 status=CameraStatus.UNREACHABLE, status_detail=f"invalid stream: {err}"[:300], worker=self.worker_id
             )
             return
-        source = FrameSource(spec, name=config.name, realtime_files=self.realtime_files)
+        source = FrameSource(spec, name=config.name, realtime_files=self.realtime_files, on_frame=self._wake.set)
         source.start()
         self.cameras[config.id] = CameraRuntime(
             config=config,
@@ -266,7 +309,7 @@ class StreamHost:
             "model": self.detector.spec.name,
             "providers": list(self.detector.providers),
             "cameras": beats,
-            "counters": asdict(self.counters),
+            "counters": {**asdict(self.counters), "events": self.sink.events_written},
             "updated_at": time.time(),
         }
         store_heartbeat(self.redis, heartbeat, ttl_s=max(3 * self.config_poll_s, 10.0))
@@ -275,7 +318,7 @@ class StreamHost:
     def _due_frames(self, now: float) -> list[tuple[CameraRuntime, Frame]]:
         due = []
         for runtime in self.cameras.values():
-            if now < runtime.next_due:
+            if runtime.in_flight or now < runtime.next_due:
                 continue
             frame = runtime.source.latest(after_seq=runtime.last_seq)
             if frame is None:
@@ -311,20 +354,18 @@ class StreamHost:
                 hits.extend(rule_hits)
             runtime.processed.tick(now)
             # A worker whose lease may have lapsed must not write: another may own the camera now.
-            if now - runtime.lease_renewed_at < self.lease_ttl_s * 0.8:
+            write_before = runtime.lease_renewed_at + self.lease_ttl_s * 0.8
+            if now < write_before:
                 publish_live = now >= runtime.next_live
                 if publish_live:
                     runtime.next_live = now + self.live_interval_s
                 outcomes.append(
-                    FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, hits, publish_live)
+                    FrameOutcome(
+                        runtime.config, frame.image, frame.captured_at, tracked, hits, publish_live, write_before
+                    )
                 )
-        self.counters.batches += 1
-        self.counters.frames_processed += len(batch)
-        if not outcomes:
-            return
-        try:
-            events = self.sink.write(outcomes)
-            self.counters.events += len(events)
-        except Exception:
-            log.exception("writing a batch failed; it is dropped", extra={"frames": len(outcomes)})
-            close_old_connections()
+        with self._counters_lock:
+            self.counters.batches += 1
+            self.counters.frames_processed += len(batch)
+        if outcomes:
+            self.sink.submit(outcomes)

@@ -191,6 +191,8 @@ def test_it_stops_at_the_end_of_a_file_when_not_looping(video_dir: Path, sources
         if frame is not None:
             seqs.append(frame.seq)
         time.sleep(0.001)
+    if (last := source.latest(after_seq=seqs[-1] if seqs else -1)) is not None:
+        seqs.append(last.seq)  # the last frame stays available after the end
     stats = source.stats()
     assert stats.state == "stopped" and stats.detail == "end of file"
     assert stats.frames_decoded == 15 and seqs == list(range(15))

@@ -18,6 +18,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -244,6 +245,7 @@ class FrameSource:
         backoff_max_s: float = 30,
         loop_files: bool = True,
         realtime_files: bool = True,
+        on_frame: Callable[[], None] | None = None,
     ) -> None:
         """
         Args:
@@ -255,6 +257,7 @@ class FrameSource:
                 ``min(max, initial * 2**(n-1))``, less up to 20 % of jitter so many
                 cameras behind one switch do not retry in lockstep.
             loop_files: start a file again at its end, like an endless camera.
+            on_frame: called on the capture thread after each new frame (to wake a consumer).
             realtime_files: decode files at their native frame rate. Off, a file is decoded as
                 fast as its frames are taken (replays, benchmarks): no frame is skipped and no
                 CPU goes to frames nobody reads.
@@ -269,6 +272,7 @@ class FrameSource:
         self._loop_files = loop_files
         self._realtime = realtime_files and spec.kind == "file"
         self._paced_by_consumer = not realtime_files and spec.kind == "file"
+        self._on_frame = on_frame
         self._taken = threading.Event()  # the newest frame was handed out by latest()
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -393,13 +397,14 @@ class FrameSource:
                 continue
             last_good = now
             frames += 1
-            self._taken.clear()
-            self._publish(image, opened_in=now - opening_since)
-            if self._paced_by_consumer:
+            if self._paced_by_consumer and frames > 1:
+                # this frame was decoded while the consumer worked on the last one
                 while not self._taken.wait(0.1):
                     if self._stop_event.is_set():
                         return _Outcome.STOPPED, "stopped", frames
-            elif period:
+            self._taken.clear()
+            self._publish(image, opened_in=now - opening_since)
+            if period:
                 next_due += period
                 lag = next_due - time.monotonic()
                 if lag > 0:
@@ -424,6 +429,8 @@ class FrameSource:
             if stats.state != "online":
                 stats.state, stats.detail = "online", f"{width}x{height}"
                 log.info("source %s online (%dx%d), first frame after %.1f s", self.name, width, height, opened_in)
+        if self._on_frame is not None:
+            self._on_frame()
 
     def _set_state(self, state: SourceState, detail: str) -> None:
         with self._lock:
