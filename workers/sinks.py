@@ -209,9 +209,25 @@ class BackgroundSink:
         self._queue.put(None)
         self._thread.join(timeout=timeout_s)
 
+    def _next_batches(self) -> list[FrameOutcome] | None:
+        """The next batch, merged with any others already waiting: one transaction for all."""
+        first = self._queue.get()
+        if first is None:
+            return None
+        merged = list(first)
+        while True:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                return merged
+            if more is None:
+                self._queue.put(None)  # honour the stop after writing what came before it
+                return merged
+            merged.extend(more)
+
     def _run(self) -> None:
         try:
-            while (queued := self._queue.get()) is not None:
+            while (queued := self._next_batches()) is not None:
                 now = time.monotonic()
                 outcomes = [o for o in queued if o.write_before > now]
                 self.outcomes_expired += len(queued) - len(outcomes)
