@@ -25,8 +25,12 @@ def boxes_key(camera_id: int) -> str:
 class WorkerCamera(TypedDict):
     id: int
     status: str
+    detail: str
     decoded_fps: float
     processed_fps: float
+    frames_dropped: int  # decoded but replaced by a newer one before the detector looked
+    frames_corrupt: int
+    reconnects: int
 
 
 class WorkerHeartbeat(TypedDict):

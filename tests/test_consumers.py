@@ -72,3 +72,13 @@ async def test_it_answers_pings(operator, redis_client):
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
     await communicator.disconnect()
+
+
+async def test_it_keeps_an_idle_socket_open_past_the_layers_blocking_read(operator, redis_client):
+    camera = await sync_to_async(add_camera)(name="Quiet", stream_url="rtsp://192.0.2.1/s")
+    communicator, connected, _ = await _connect(operator)
+    assert connected
+    assert await communicator.receive_nothing(timeout=7)  # longer than channels-redis' 5 s BZPOPMIN
+    await sync_to_async(publish_event)(_payload(camera, 9))
+    assert (await communicator.receive_json_from(timeout=5))["event"]["id"] == 9
+    await communicator.disconnect()

@@ -30,7 +30,8 @@ def test_it_lists_live_workers_with_their_cameras(client, redis_client):
     store_heartbeat(
         redis_client,
         {"worker": "w1", "pid": 1, "capacity": 4, "model": "yolox_nano", "providers": ["CPUExecutionProvider"],
-         "cameras": [{"id": camera.pk, "status": "online", "decoded_fps": 10.0, "processed_fps": 5.0}],
+         "cameras": [{"id": camera.pk, "status": "online", "detail": "480x360", "decoded_fps": 10.0,
+                      "processed_fps": 5.0, "frames_dropped": 5, "frames_corrupt": 0, "reconnects": 0}],
          "counters": {"frames_processed": 10, "frames_skipped_still": 30, "batches": 5, "events": 1},
          "updated_at": 0.0},
         ttl_s=10,

@@ -5,6 +5,7 @@ import pytest
 
 from cameras.models import Camera
 from cameras.services import add_camera
+from events.live import load_heartbeats
 from tests.pipeline.rtsp_server import RtspCamera, free_tcp_port
 from workers.runtime import build_stream_host
 
@@ -36,10 +37,16 @@ def test_it_marks_an_unreachable_camera_and_keeps_serving_the_others(
         )
         _wait_for(lambda: Camera.objects.filter(pk=live.pk, status="online").exists(), timeout=30)
         _wait_for(lambda: live.events.exists(), timeout=30)
+        beat = _wait_for(
+            lambda: next((c for b in load_heartbeats(redis_client) for c in b["cameras"]
+                          if c["id"] == dead.pk and c["reconnects"] >= 1), None),
+            timeout=30,
+        )
     finally:
         host.stop()
         rtsp.stop()
     assert "refused" in dead_row.status_detail
+    assert beat["status"] == "unreachable" and "refused" in beat["detail"]
     assert host._thread is not None and not host._thread.is_alive()
 
 

@@ -123,7 +123,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("VIGIL_MAX_UPLOAD_BYTES", 10 * 1024 * 1024
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL}], "capacity": 1000, "expiry": 30},
+        "CONFIG": {
+            # channels-redis waits on BZPOPMIN for 5 s; redis-py 8 gives up reading after 5 s
+            # by default, so without a longer socket timeout an idle socket's consumer dies.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+            "capacity": 1000,
+            "expiry": 30,
+        },
     }
 }
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)

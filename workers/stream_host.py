@@ -300,7 +300,16 @@ class StreamHost:
                 frame_height=stats.height or None,
             )
             beats.append(
-                {"id": camera_id, "status": stats.state, "decoded_fps": stats.decoded_fps, "processed_fps": processed_fps}
+                {
+                    "id": camera_id,
+                    "status": stats.state,
+                    "detail": stats.detail,
+                    "decoded_fps": round(stats.decoded_fps, 2),
+                    "processed_fps": round(processed_fps, 2),
+                    "frames_dropped": stats.frames_dropped,
+                    "frames_corrupt": stats.frames_corrupt,
+                    "reconnects": stats.reconnects,
+                }
             )
         heartbeat: WorkerHeartbeat = {
             "worker": self.worker_id,
