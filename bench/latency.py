@@ -1,22 +1,31 @@
 """Frame captured → event received by an operator's WebSocket, through the real stack.
 
-A StreamHost runs cameras on a real-time file source; an operator's WebSocket connects
-through the real ASGI application (session auth, EventsConsumer, Redis channel layer).
-Latency = time the JSON arrives at the socket − the time the frame was decoded
+A StreamHost runs cameras on a real-time file source; a real Daphne serves the web
+application; an operator's WebSocket client (the ``websockets`` library, signed in with
+a session cookie) receives the events through EventsConsumer and the Redis channel layer.
+Latency = time the JSON arrives at the client − the time the frame was decoded
 (``captured_at``, taken by the capture thread).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 from datetime import datetime
 
-from channels.testing import WebsocketCommunicator
+import websockets
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from bench.common import MEDIA, Section, percentile
+from bench.common import MEDIA, REPO, Section, free_port, percentile
 from bench.stack import fresh_cameras, running_host
 from vision.roles import OPERATOR
 from workers.pipeline.detector import Detector
@@ -32,26 +41,49 @@ def _operator_session() -> str:
     return client.cookies["sessionid"].value
 
 
-async def _collect(seconds: float, session: str) -> list[float]:
-    from vision.asgi import application
-
-    communicator = WebsocketCommunicator(
-        application, "/ws/events/",
-        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", f"sessionid={session}".encode())],
+@contextlib.contextmanager
+def _daphne() -> Iterator[int]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-p", str(port), "vision.asgi:application"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    connected, _ = await communicator.connect(timeout=10)
-    assert connected, "operator socket refused"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?component=web", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("daphne did not start") from None
+                time.sleep(0.3)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={db['HOST']}"
+
+
+async def _collect(port: int, seconds: float, session: str) -> list[float]:
+    headers = {"Cookie": f"sessionid={session}", "Origin": "http://localhost"}
     latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            message = await communicator.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
-            break
-        if message.get("type") == "event":
-            captured = datetime.fromisoformat(message["event"]["captured_at"]).timestamp()
-            latencies.append(time.time() - captured)
-    await communicator.disconnect()
+    async with websockets.connect(f"ws://localhost:{port}/ws/events/", additional_headers=headers) as socket:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                raw = await asyncio.wait_for(socket.recv(), timeout=left)
+            except asyncio.TimeoutError:
+                break
+            received = time.time()
+            message = json.loads(raw)
+            if message.get("type") == "event":
+                latencies.append(received - datetime.fromisoformat(message["event"]["captured_at"]).timestamp())
     return latencies
 
 
@@ -60,8 +92,8 @@ def run(detector: Detector, seconds: float) -> Section:
     cameras = 2
     fresh_cameras(cameras, VIDEO, detect_fps=5.0)
     session = _operator_session()
-    with running_host(detector, batch_size=8, motion_gating=True, realtime_files=True):
-        latencies = asyncio.run(_collect(seconds, session))
+    with _daphne() as port, running_host(detector, batch_size=8, motion_gating=True, realtime_files=True):
+        latencies = asyncio.run(_collect(port, seconds, session))
     ms = [1000 * x for x in latencies]
     section.add(f"{cameras} cameras on {VIDEO.name} in real time at 5 detect fps, motion gating on, "
                 f"{seconds:.0f} s; each new track fires \"person seen\".")

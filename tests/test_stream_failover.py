@@ -20,21 +20,13 @@ from cameras.models import Camera
 from cameras.services import add_camera
 from events.models import Detection
 from tests.conftest import REPO
+from tests.waiting import wait_for
 from workers.leases import LeaseManager
 from workers.runtime import build_stream_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TTL = 3.0
-
-
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _start_worker(name: str, log_path) -> subprocess.Popen:
@@ -72,18 +64,18 @@ def test_it_hands_a_killed_workers_camera_to_another_within_the_lease_ttl(camera
     worker_a = _start_worker("worker-a", tmp_path / "a.log")
     host_b = None
     try:
-        _wait_for(lambda: _holder(camera.pk, redis_client) == "worker-a", 90, "worker A to claim the camera")
-        _wait_for(lambda: Detection.objects.filter(camera=camera).exists(), 30, "worker A's detections")
+        wait_for(lambda: _holder(camera.pk, redis_client) == "worker-a", 90, "worker A to claim the camera")
+        wait_for(lambda: Detection.objects.filter(camera=camera).exists(), 30, "worker A's detections")
         host_b = build_stream_host()
         host_b.start()
         time.sleep(2)
         assert camera.pk not in host_b.cameras, "B must not take a camera A still holds"
         worker_a.send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
-        _wait_for(lambda: camera.pk in host_b.cameras, TTL + 3, "worker B to take over")
+        wait_for(lambda: camera.pk in host_b.cameras, TTL + 3, "worker B to take over")
         took = time.monotonic() - killed_at
         connection.close()
-        _wait_for(lambda: Camera.objects.get(pk=camera.pk).worker == "worker-b", 5, "status by worker B")
+        wait_for(lambda: Camera.objects.get(pk=camera.pk).worker == "worker-b", 5, "status by worker B")
         print(f"camera taken over {took:.1f}s after worker A was killed (lease TTL {TTL}s)")
         assert took <= TTL + 1.5
     finally:
@@ -97,12 +89,12 @@ def test_it_stops_a_frozen_worker_from_writing_after_its_lease_is_taken(camera, 
     worker_a = _start_worker("worker-a", tmp_path / "a.log")
     host_b = None
     try:
-        _wait_for(lambda: _holder(camera.pk, redis_client) == "worker-a", 90, "worker A to claim the camera")
-        _wait_for(lambda: Detection.objects.filter(camera=camera).exists(), 30, "worker A's detections")
+        wait_for(lambda: _holder(camera.pk, redis_client) == "worker-a", 90, "worker A to claim the camera")
+        wait_for(lambda: Detection.objects.filter(camera=camera).exists(), 30, "worker A's detections")
         worker_a.send_signal(signal.SIGSTOP)  # frozen: no renewals, no writes
         host_b = build_stream_host()
         host_b.start()
-        _wait_for(lambda: camera.pk in host_b.cameras, TTL + 3, "worker B to take over")
+        wait_for(lambda: camera.pk in host_b.cameras, TTL + 3, "worker B to take over")
         host_b.stop()  # B releases; from now on nobody may write for the camera ...
         host_b = None
         redis_client.set(f"vigil:lease:camera:{camera.pk}", "worker-c", px=60_000)  # ... held by a third

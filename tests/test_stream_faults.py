@@ -1,25 +1,14 @@
 """Bad cameras never crash a stream worker: they get a clear status and are retried."""
-import time
-
 import pytest
 
 from cameras.models import Camera
 from cameras.services import add_camera
 from events.live import load_heartbeats
 from tests.pipeline.rtsp_server import RtspCamera, free_tcp_port
+from tests.waiting import wait_for
 from workers.runtime import build_stream_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _wait_for(predicate, timeout: float):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_it_marks_an_unreachable_camera_and_keeps_serving_the_others(
@@ -32,15 +21,16 @@ def test_it_marks_an_unreachable_camera_and_keeps_serving_the_others(
     host = build_stream_host()
     host.start()
     try:
-        dead_row = _wait_for(
-            lambda: Camera.objects.filter(pk=dead.pk, status="unreachable").first(), timeout=30
+        dead_row = wait_for(
+            lambda: Camera.objects.filter(pk=dead.pk, status="unreachable").first(), 30, "the dead camera's status"
         )
-        _wait_for(lambda: Camera.objects.filter(pk=live.pk, status="online").exists(), timeout=30)
-        _wait_for(lambda: live.events.exists(), timeout=30)
-        beat = _wait_for(
+        wait_for(lambda: Camera.objects.filter(pk=live.pk, status="online").exists(), 30, "the live camera online")
+        wait_for(lambda: live.events.exists(), 30, "an event on the live camera")
+        beat = wait_for(
             lambda: next((c for b in load_heartbeats(redis_client) for c in b["cameras"]
                           if c["id"] == dead.pk and c["reconnects"] >= 1), None),
-            timeout=30,
+            30,
+            "reconnects in the worker's heartbeat",
         )
     finally:
         host.stop()
@@ -58,7 +48,7 @@ def test_it_reports_an_invalid_stored_url_instead_of_crashing(redis_client, medi
     host = build_stream_host()
     host.start()
     try:
-        row = _wait_for(lambda: Camera.objects.filter(pk=camera.pk, status="unreachable").first(), timeout=15)
+        row = wait_for(lambda: Camera.objects.filter(pk=camera.pk, status="unreachable").first(), 15, "the status")
     finally:
         host.stop()
     assert row.status_detail.startswith("invalid stream:")
@@ -71,11 +61,11 @@ def test_it_follows_config_edits_without_restart(redis_client, media_root, setti
     host = build_stream_host()
     host.start()
     try:
-        _wait_for(lambda: camera.pk in host.cameras, timeout=10)
+        wait_for(lambda: camera.pk in host.cameras, 10, "the camera claimed")
         Camera.objects.filter(pk=camera.pk).update(enabled=False)
-        _wait_for(lambda: camera.pk not in host.cameras, timeout=5)
+        wait_for(lambda: camera.pk not in host.cameras, 5, "the disabled camera dropped")
         assert host.leases.holder(camera.pk) is None
         Camera.objects.filter(pk=camera.pk).update(enabled=True)
-        _wait_for(lambda: camera.pk in host.cameras, timeout=5)
+        wait_for(lambda: camera.pk in host.cameras, 5, "the re-enabled camera claimed")
     finally:
         host.stop()

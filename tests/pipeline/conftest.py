@@ -15,6 +15,8 @@ from workers.pipeline.catalogue import CATALOGUE, ModelSpec, locate_model
 from workers.pipeline.detections import Detections
 from workers.pipeline.detector import OnnxYoloxDetector
 
+from tests.waiting import wait_for  # noqa: F401  (re-exported to the pipeline tests)
+
 from .rtsp_server import RtspCamera, free_tcp_port
 
 VTEST_FRAMES = 150
@@ -96,10 +98,3 @@ def rtsp_camera(vtest_path: Path, ffmpeg: str) -> Iterator[Callable[..., RtspCam
         camera.stop()
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)

@@ -311,6 +311,27 @@ def test_it_reads_an_mjpeg_stream_over_http(vtest_path: Path, ffmpeg: str, tmp_p
         server.wait()
 
 
+def test_it_reads_an_hls_stream_over_http(vtest_path: Path, ffmpeg: str, tmp_path: Path, sources) -> None:
+    hls = tmp_path / "hls"
+    hls.mkdir()
+    subprocess.run(
+        [ffmpeg, "-v", "error", "-nostdin", "-i", str(vtest_path), "-t", "6", "-c:v", "libx264", "-g", "10",
+         "-an", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0", str(hls / "live.m3u8")],
+        check=True,
+    )  # fmt: skip
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(hls))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/live.m3u8"
+        source = _start(sources, parse_source(url, video_dir=tmp_path))
+        stats = _stats_when(source, lambda s: s.frames_decoded >= 10, 15, "HLS frames")
+        assert stats.state == "online" and (stats.width, stats.height) == (480, 360)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_it_replays_a_file_frame_by_frame_when_not_realtime(tmp_path: Path, vtest_path: Path) -> None:
     from workers.pipeline.sources import FrameSource, parse_source
 
