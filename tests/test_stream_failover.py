@@ -111,3 +111,27 @@ def test_it_stops_a_frozen_worker_from_writing_after_its_lease_is_taken(camera, 
         worker_a.send_signal(signal.SIGCONT)
         worker_a.kill()
         worker_a.wait()
+
+
+def test_it_shares_cameras_between_workers_up_to_their_capacity(video_dir, media_root, redis_client, settings):
+    from workers.runtime import shared_detector
+    from workers.stream_host import StreamHost
+
+    cameras = [add_camera(name=f"cam {i}", stream_url=str(video_dir / "vtest_480x360.avi")).pk for i in range(3)]
+    hosts = [
+        StreamHost(detector=shared_detector(), redis_client=redis_client, media_root=media_root,
+                   video_dir=video_dir, worker_id=f"w{i}", capacity=1, config_poll_s=0.3)
+        for i in range(2)
+    ]
+    for host in hosts:
+        host.start()
+    try:
+        wait_for(lambda: all(len(h.cameras) == 1 for h in hosts), 10, "each worker to fill its capacity")
+        time.sleep(1)  # a few more sync rounds: nobody takes more
+        claimed = [set(h.cameras) for h in hosts]
+        assert all(len(c) == 1 for c in claimed) and not claimed[0] & claimed[1]
+        holders = {pk: _holder(pk, redis_client) for pk in cameras}
+        assert sorted(h for h in holders.values() if h) == ["w0", "w1"]
+    finally:
+        for host in hosts:
+            host.stop()

@@ -219,8 +219,8 @@ class StreamHost:
     def sync(self) -> None:
         """Renew leases, follow configuration changes, claim free cameras, report status."""
         configs = load_camera_configs(self.detector.spec.name, self.detector.spec.class_names)
+        renewed_at = time.monotonic()  # before the call: the new TTL runs from no later than this
         held = self.leases.renew(self.cameras)
-        renewed_at = time.monotonic()
         for camera_id in list(self.cameras):
             if camera_id not in held:
                 log.warning("lease lost; camera dropped", extra={"camera_id": camera_id, "worker": self.worker_id})
