@@ -17,7 +17,7 @@ import numpy as np
 from bench.common import MEDIA, Section
 from workers.pipeline.detector import Detector
 from workers.pipeline.motion import MotionGate, needs_detection
-from workers.pipeline.rules import ObjectSeenRule, RuleState, evaluate
+from workers.pipeline.rules import RuleSpec, RuleState, evaluate
 from workers.pipeline.tracking import ObjectTracker
 from workers.stream_host import STILL_RECHECK_S, TRACK_BUFFER_S
 
@@ -69,7 +69,7 @@ def quiet_scene(frames: list[np.ndarray]) -> tuple[list[int], float]:
 
 def replay(detector: Detector, frames: list[np.ndarray], order: list[int], *, gating: bool) -> dict[str, object]:
     gate, tracker = MotionGate(), ObjectTracker(frame_rate=DETECT_FPS, lost_track_buffer_s=TRACK_BUFFER_S)
-    rule = ObjectSeenRule(rule_id=1, name="Person seen", class_ids=frozenset({0}), min_confidence=0.5, cooldown_s=60)
+    rule = RuleSpec(rule_id=1, name="Person seen", trigger="seen", class_ids=frozenset({0}), min_confidence=0.5)
     state = RuleState()
     runs, event_times = 0, []
     has_tracks, last_detected = False, -1e9
@@ -85,7 +85,8 @@ def replay(detector: Detector, frames: list[np.ndarray], order: list[int], *, ga
         last_detected = now
         tracked = tracker.update(detector.detect([frame])[0], timestamp=now)
         has_tracks = len(tracked) > 0
-        hits, state = evaluate(rule, tracked, now, state)
+        height, width = frame.shape[:2]
+        hits, state = evaluate(rule, tracked, (width, height), now, state)
         event_times += [now] * len(hits)
     return {"sampled": len(order), "runs": runs, "events": event_times}
 

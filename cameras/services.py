@@ -15,7 +15,7 @@ def add_camera(*, name: str, stream_url: str, **fields: object) -> Camera:
     Rule.objects.create(
         camera=camera,
         name=DEFAULT_RULE_NAME,
-        kind=Rule.Kind.OBJECT_SEEN,
+        trigger=Rule.Trigger.SEEN,
         object_classes=["person"],
         min_confidence=0.5,
         cooldown_seconds=60.0,

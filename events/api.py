@@ -31,7 +31,7 @@ class EventSerializer(serializers.ModelSerializer):
         model = Event
         fields = [
             "id", "camera", "camera_name", "rule", "rule_name", "track_id", "class_name", "confidence",
-            "severity", "status", "captured_at", "created_at", "snapshot_url", "detection",
+            "severity", "status", "captured_at", "created_at", "snapshot_url", "detection", "evidence",
             "acknowledged_by", "acknowledged_at",
         ]
         read_only_fields = fields

@@ -11,6 +11,7 @@ from typing import Any, TypedDict
 import redis
 
 FRAME_TTL_S = 30
+SNAPSHOT_TTL_S = 24 * 3600  # the picture admins draw on: kept while the camera is down
 HEARTBEAT_PREFIX = "vigil:worker:"
 
 
@@ -53,6 +54,19 @@ def store_frame(client: redis.Redis, camera_id: int, jpeg: bytes, boxes: list[di
 
 def load_frame(client: redis.Redis, camera_id: int) -> bytes | None:
     return client.get(frame_key(camera_id))  # type: ignore[return-value]
+
+
+def snapshot_key(camera_id: int) -> str:
+    return f"vigil:snapshot:{camera_id}:jpeg"
+
+
+def store_snapshot(client: redis.Redis, camera_id: int, jpeg: bytes) -> None:
+    """The camera's picture without boxes, refreshed now and then by its worker."""
+    client.set(snapshot_key(camera_id), jpeg, ex=SNAPSHOT_TTL_S)
+
+
+def load_snapshot(client: redis.Redis, camera_id: int) -> bytes | None:
+    return client.get(snapshot_key(camera_id))  # type: ignore[return-value]
 
 
 def store_heartbeat(client: redis.Redis, heartbeat: WorkerHeartbeat, ttl_s: float) -> None:

@@ -58,6 +58,7 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     snapshot = models.CharField(max_length=300, blank=True, help_text="Annotated frame, path under MEDIA_ROOT")
     crop = models.CharField(max_length=300, blank=True, help_text="The object's crop, path under MEDIA_ROOT")
+    evidence = models.JSONField(default=dict, blank=True, help_text="Why the rule fired: see docs/rules.md")
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -27,6 +27,7 @@ def event_payload(event: Event, camera_name: str) -> EventPayload:
         "captured_at": event.captured_at.isoformat(),
         "created_at": event.created_at.isoformat(),
         "snapshot_url": snapshot_url(event.snapshot),
+        "event_url": reverse("event-page", args=[event.pk]),
         "box": [detection.x1, detection.y1, detection.x2, detection.y2] if detection else [],
         "frame_size": [detection.frame_width, detection.frame_height] if detection else [],
     }

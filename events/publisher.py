@@ -31,6 +31,7 @@ class EventPayload(TypedDict):
     captured_at: str
     created_at: str
     snapshot_url: str
+    event_url: str
     box: list[float]
     frame_size: list[int]
 

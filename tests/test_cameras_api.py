@@ -24,7 +24,7 @@ def test_it_lets_an_admin_add_a_camera_with_the_default_rule(admin_user, video_d
     camera = Camera.objects.get(name="Lobby")
     assert camera.status == "connecting"
     rule = Rule.objects.get(camera=camera)
-    assert rule.object_classes == ["person"] and rule.kind == "object_seen"
+    assert rule.object_classes == ["person"] and rule.trigger == "seen"
 
 
 def test_it_forbids_operators_and_reviewers_to_change_cameras(operator, reviewer, video_dir):

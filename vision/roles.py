@@ -16,6 +16,7 @@ ADMIN = "admin"
 _OPERATOR_PERMS = [
     "cameras.view_camera",
     "cameras.view_rule",
+    "cameras.view_region",
     "events.view_event",
     "events.change_event",  # acknowledge / resolve
     "events.view_detection",

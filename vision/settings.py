@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from vision import embedded
 from vision.env import (
+    EnvError,
     celery_broker_url,
     check_redis_url,
     env_bool,
@@ -180,6 +182,21 @@ VIGIL_MOTION_GATING = env_bool("VIGIL_MOTION_GATING", True)
 VIGIL_LIVE_FPS = env_float("VIGIL_LIVE_FPS", 5.0, minimum=0.1)
 VIGIL_INFERENCE_THREADS = env_int("VIGIL_INFERENCE_THREADS", 0, minimum=0)  # 0: one per core on CPU, 2 on GPU
 VIGIL_WORKER_NAME = env_str("VIGIL_WORKER_NAME", "")
+
+# --- Rule actions (events/actions.py) --------------------------------------------------
+# Where Vigil is reached from outside, e.g. https://vigil.example.com: makes snapshot URLs
+# in webhook and MQTT messages absolute. Empty: they stay relative.
+VIGIL_PUBLIC_URL = env_str("VIGIL_PUBLIC_URL", "").rstrip("/")
+if VIGIL_PUBLIC_URL and urlsplit(VIGIL_PUBLIC_URL).scheme not in {"http", "https"}:
+    raise EnvError("VIGIL_PUBLIC_URL must be an http:// or https:// URL")
+# mqtt://user:pass@host:1883 or mqtts://host:8883; empty: MQTT topics of rules are ignored.
+VIGIL_MQTT_URL = env_str("VIGIL_MQTT_URL", "")
+if VIGIL_MQTT_URL:
+    _mqtt = urlsplit(VIGIL_MQTT_URL)
+    if _mqtt.scheme not in {"mqtt", "mqtts"} or not _mqtt.hostname:
+        raise EnvError("VIGIL_MQTT_URL must be mqtt://[user:pass@]host[:port] or mqtts://...")
+VIGIL_ACTION_TIMEOUT = env_float("VIGIL_ACTION_TIMEOUT", 5.0, minimum=0.1)
+VIGIL_ACTION_MAX_ATTEMPTS = env_int("VIGIL_ACTION_MAX_ATTEMPTS", 8, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -6,14 +6,15 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from cameras import views as camera_views
-from cameras.api import CameraViewSet, RuleViewSet
+from cameras import config_views, views as camera_views
+from cameras.api import CameraViewSet, ConfigExportView, ConfigImportView, RegionViewSet, RuleViewSet
 from events import views as event_views
 from events.api import DetectionViewSet, EventViewSet
 from vision.health import healthz
 
 router = DefaultRouter()
 router.register("cameras", CameraViewSet)
+router.register("regions", RegionViewSet)
 router.register("rules", RuleViewSet)
 router.register("events", EventViewSet)
 router.register("detections", DetectionViewSet)
@@ -28,8 +29,13 @@ urlpatterns = [
     path("cameras/add/", camera_views.camera_add, name="camera-add"),
     path("cameras/<int:pk>/edit/", camera_views.camera_edit, name="camera-edit"),
     path("cameras/<int:pk>/delete/", camera_views.camera_delete, name="camera-delete"),
+    path("cameras/<int:pk>/toggle/", camera_views.camera_toggle, name="camera-toggle"),
+    path("cameras/<int:pk>/configure/", config_views.camera_configure, name="camera-configure"),
     path("cameras/<int:pk>/live.jpg", event_views.live_frame, name="camera-live"),
+    path("events/<int:pk>/", event_views.event_detail, name="event-page"),
     path("media/<path:path>", event_views.media, name="media"),
+    path("api/config/export/", ConfigExportView.as_view(), name="config-export"),
+    path("api/config/import/", ConfigImportView.as_view(), name="config-import"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/api/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

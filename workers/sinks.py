@@ -21,7 +21,9 @@ import numpy as np
 import redis
 from django.db import close_old_connections, connection, connections, transaction
 
-from events.live import store_frame
+from cameras.models import Rule
+from events.actions import enqueue_actions
+from events.live import store_frame, store_snapshot
 from events.models import Detection, Event
 from events.payloads import event_payload
 from events.publisher import publish_event
@@ -46,6 +48,7 @@ class FrameOutcome:
     detections: Detections  # tracked
     hits: list[RuleHit]
     publish_live: bool = True  # whether this frame goes to the live view
+    publish_snapshot: bool = False  # whether this frame becomes the camera's clean snapshot
     # time.monotonic() after which the camera's lease may have lapsed: another worker may
     # own the camera by then, so the outcome must not be written any more
     write_before: float = math.inf
@@ -71,6 +74,17 @@ def copy_insert(rows: list[Detection]) -> None:
                 copy.write_row([row.pk, *(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)])
 
 
+def _of_live_rules(events: list[Event]) -> list[Event]:
+    """Drop events of rules deleted since the worker last read its configuration: the
+    admin removed the rule, and its id would fail the whole batch's transaction."""
+    rule_ids = {e.rule_id for e in events}
+    if not rule_ids:
+        return events
+    # The lock keeps a rule from being deleted between this check and the insert.
+    live = set(Rule.objects.filter(pk__in=rule_ids).select_for_update(no_key=True).values_list("pk", flat=True))
+    return [e for e in events if e.rule_id in live]
+
+
 class Sink:
     def __init__(self, *, spec: ModelSpec, media_root: Path, redis_client: redis.Redis) -> None:
         self.spec = spec
@@ -90,12 +104,17 @@ class Sink:
             copy_insert(detection_rows)
             for outcome, rows in zip(outcomes, per_outcome, strict=True):
                 events.extend(self._event_rows(outcome, rows, files.get(id(outcome), ("", ""))))
+            events = _of_live_rules(events)
             Event.objects.bulk_create(events)
         for outcome in outcomes:
             if outcome.publish_live:
                 self._publish_live_frame(outcome)
+            if outcome.publish_snapshot:
+                self._publish_snapshot(outcome)
         for event in events:
-            publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
+            if event.notify_operators:  # type: ignore[attr-defined]
+                publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
+        enqueue_actions(events)  # webhooks and MQTT of the rules that have them, after commit
         return events
 
     def _detection_rows(self, outcome: FrameOutcome) -> list[Detection]:
@@ -126,36 +145,42 @@ class Sink:
     def _event_rows(self, outcome: FrameOutcome, rows: list[Detection], files: tuple[str, str]) -> list[Event]:
         events = []
         snapshot, crop_path = files
+        captured = datetime.fromtimestamp(outcome.captured_at, timezone.utc)
         for hit in outcome.hits:
             info = outcome.camera.rule_info[hit.rule_id]
-            detection = rows[hit.index]
+            detection = rows[hit.index] if hit.index >= 0 else None
             event = Event(
                 camera_id=outcome.camera.id,
                 rule_id=hit.rule_id,
                 rule_name=info.name,
                 detection=detection,
-                track_id=hit.tracker_id,
-                class_name=detection.class_name,
+                track_id=hit.tracker_id if hit.tracker_id >= 0 else None,
+                class_name=detection.class_name if detection is not None else "",
                 confidence=float(hit.confidence),
                 severity=info.severity,
-                captured_at=detection.captured_at,
+                captured_at=captured,
                 snapshot=snapshot,
-                crop=crop_path,
+                crop=crop_path if detection is not None else "",
+                evidence=hit.evidence,
             )
             event.camera_name = outcome.camera.name  # type: ignore[attr-defined]
+            event.notify_operators = info.notify_operators  # type: ignore[attr-defined]
             events.append(event)
         return events
 
     def _write_event_media(self, outcome: FrameOutcome) -> tuple[str, str]:
-        """The annotated full frame and the crop of the first hit's object."""
+        """The annotated full frame and the crop of the first hit's object (none for an absence)."""
         day = datetime.fromtimestamp(outcome.captured_at, timezone.utc).strftime("%Y-%m-%d")
         stem = f"{outcome.camera.id}/{day}/{uuid.uuid4().hex}"
         snapshot = f"snapshots/{stem}.jpg"
         crop_path = f"crops/{stem}.jpg"
         annotated = annotate(outcome.image, outcome.detections, self.spec.class_names)
         self._save(snapshot, encode_jpeg(annotated, max_width=None, quality=85))
-        first = outcome.hits[0]
-        self._save(crop_path, encode_jpeg(crop(outcome.image, outcome.detections.xyxy[first.index]), max_width=None))
+        with_object = next((hit for hit in outcome.hits if hit.index >= 0), None)
+        if with_object is None:
+            return snapshot, ""
+        box = outcome.detections.xyxy[with_object.index]
+        self._save(crop_path, encode_jpeg(crop(outcome.image, box), max_width=None))
         return snapshot, crop_path
 
     def _save(self, relative: str, data: bytes) -> None:
@@ -164,6 +189,12 @@ class Sink:
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
         tmp.replace(path)
+
+    def _publish_snapshot(self, outcome: FrameOutcome) -> None:
+        try:
+            store_snapshot(self.redis, outcome.camera.id, encode_jpeg(outcome.image, max_width=1280, quality=85))
+        except redis.RedisError as err:
+            log.warning("snapshot not published", extra={"camera_id": outcome.camera.id, "error": str(err)})
 
     def _publish_live_frame(self, outcome: FrameOutcome) -> None:
         annotated = annotate(outcome.image, outcome.detections, self.spec.class_names)

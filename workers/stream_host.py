@@ -15,7 +15,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,7 +28,9 @@ from workers.camera_config import CameraConfig, load_camera_configs
 from workers.leases import LeaseManager
 from workers.pipeline.detector import Detector
 from workers.pipeline.motion import MotionGate, needs_detection
-from workers.pipeline.rules import RuleState, evaluate
+from workers.pipeline.drawing import downscale
+from workers.pipeline.detections import Detections
+from workers.pipeline.rules import RuleHit, RuleState, evaluate, filter_objects
 from workers.pipeline.sources import Frame, FrameSource, SourceError, parse_source
 from workers.pipeline.tracking import ObjectTracker
 from workers.sinks import BackgroundSink, FrameOutcome, Sink
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 # that stands still is not lost and a stopped object does not look like a new one.
 STILL_RECHECK_S = 1.0
 TRACK_BUFFER_S = 3.0
+SNAPSHOT_EVERY_S = 10.0  # the clean picture admins draw zones on
 
 
 def default_worker_id() -> str:
@@ -71,6 +74,7 @@ class CameraRuntime:
     next_due: float = 0.0
     last_detected: float = 0.0
     next_live: float = 0.0
+    next_snapshot: float = 0.0
     in_flight: bool = False  # a frame of this camera is in the detector: tracking stays in order
     has_tracks: bool = False
     processed: _Rate = field(default_factory=_Rate)
@@ -254,7 +258,7 @@ class StreamHost:
             config=config,
             source=source,
             tracker=ObjectTracker(frame_rate=config.detect_fps, lost_track_buffer_s=TRACK_BUFFER_S),
-            gate=MotionGate(),
+            gate=MotionGate(mask=[m.tolist() for m in config.motion_masks] or None),
         )
         log.info("camera claimed", extra={"camera_id": config.id, "camera": config.name, "worker": self.worker_id})
 
@@ -266,8 +270,15 @@ class StreamHost:
             self._adopt(config)
             log.info("camera source reconfigured", extra={"camera_id": config.id})
             return
+        # A rule whose definition (area, trigger, times…) changed starts afresh: its old
+        # state describes another zone and would fire enters and leaves that never happened.
+        unchanged = set(config.rules) & set(runtime.config.rules)
         runtime.config = config
-        runtime.rule_states = {k: v for k, v in runtime.rule_states.items() if k in config.rule_info}
+        runtime.rule_states = {
+            rule.rule_id: runtime.rule_states[rule.rule_id]
+            for rule in unchanged
+            if rule.rule_id in runtime.rule_states
+        }
         log.info("camera rules reconfigured", extra={"camera_id": config.id})
 
     def _drop(self, camera_id: int, *, release: bool) -> None:
@@ -344,33 +355,67 @@ class StreamHost:
                 recheck_every_s=STILL_RECHECK_S,
             ):
                 self.counters.frames_skipped_still += 1
+                if not runtime.has_tracks:
+                    self._pass_time(runtime, frame)
                 continue
             runtime.last_detected = now
+            if runtime.config.detect_width:
+                frame = replace(frame, image=downscale(frame.image, runtime.config.detect_width))
             due.append((runtime, frame))
         return due
+
+    def _write_deadline(self, runtime: CameraRuntime) -> float:
+        """When the camera's lease may lapse: after it, another worker may own the camera
+        and this one must not write for it any more."""
+        return runtime.lease_renewed_at + self.lease_ttl_s * 0.8
+
+    @staticmethod
+    def _evaluate_rules(runtime: CameraRuntime, tracked: Detections, frame: Frame) -> list[RuleHit]:
+        height, width = frame.image.shape[:2]
+        hits: list[RuleHit] = []
+        for rule in runtime.config.rules:
+            state = runtime.rule_states.get(rule.rule_id) or RuleState()
+            rule_hits, runtime.rule_states[rule.rule_id] = evaluate(
+                rule, tracked, (width, height), frame.captured_at, state
+            )
+            hits.extend(rule_hits)
+        return hits
+
+    def _pass_time(self, runtime: CameraRuntime, frame: Frame) -> None:
+        """A still frame with nothing tracked is an empty frame: rules that wait for time
+        to pass (zone empty, left, count dropped) must see it, without a detector run."""
+        hits = self._evaluate_rules(runtime, Detections.empty(), frame)
+        write_before = self._write_deadline(runtime)
+        if hits and time.monotonic() < write_before:
+            self.sink.submit(
+                [FrameOutcome(runtime.config, frame.image, frame.captured_at, Detections.empty(), hits,
+                              publish_live=False, write_before=write_before)]
+            )
 
     def _process(self, batch: list[tuple[CameraRuntime, Frame]]) -> None:
         results = self.detector.detect([frame.image for _, frame in batch])
         now = time.monotonic()
         outcomes: list[FrameOutcome] = []
         for (runtime, frame), detections in zip(batch, results, strict=True):
-            tracked = runtime.tracker.update(detections)
+            config = runtime.config
+            height, width = frame.image.shape[:2]
+            kept = filter_objects(detections, (width, height), config.object_filters, config.object_masks)
+            tracked = runtime.tracker.update(kept)
             runtime.has_tracks = len(tracked) > 0
-            hits = []
-            for rule in runtime.config.rules:
-                state = runtime.rule_states.get(rule.rule_id) or RuleState()
-                rule_hits, runtime.rule_states[rule.rule_id] = evaluate(rule, tracked, frame.captured_at, state)
-                hits.extend(rule_hits)
+            hits = self._evaluate_rules(runtime, tracked, frame)
             runtime.processed.tick(now)
-            # A worker whose lease may have lapsed must not write: another may own the camera now.
-            write_before = runtime.lease_renewed_at + self.lease_ttl_s * 0.8
+            write_before = self._write_deadline(runtime)
             if now < write_before:
                 publish_live = now >= runtime.next_live
                 if publish_live:
                     runtime.next_live = now + self.live_interval_s
+                publish_snapshot = now >= runtime.next_snapshot
+                if publish_snapshot:
+                    runtime.next_snapshot = now + SNAPSHOT_EVERY_S
                 outcomes.append(
                     FrameOutcome(
-                        runtime.config, frame.image, frame.captured_at, tracked, hits, publish_live, write_before
+                        config, frame.image, frame.captured_at, tracked, hits,
+                        publish_live=publish_live, publish_snapshot=publish_snapshot, write_before=write_before,
                     )
                 )
         with self._counters_lock:

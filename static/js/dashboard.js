@@ -35,7 +35,11 @@ function renderAlert(event) {
     item.append(img);
   }
   const body = el("div", "body");
-  body.append(el("strong", "rule", event.rule_name));
+  // Each alert opens its event page (the snapshot with why the rule fired). The API's
+  // events carry no event_url, the WebSocket's do: both have the id.
+  const link = el("a", "rule", event.rule_name);
+  link.href = event.event_url || `/events/${Number(event.id)}/`;
+  body.append(link);
   body.append(el("span", "camera", event.camera_name));
   body.append(el("span", "what", `${event.class_name} ${(event.confidence * 100).toFixed(0)}%` +
     (event.track_id ? ` · track #${event.track_id}` : "")));

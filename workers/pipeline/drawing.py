@@ -52,11 +52,18 @@ def annotate(frame: np.ndarray, detections: Detections, class_names: Sequence[st
     return out
 
 
+def downscale(frame: np.ndarray, max_width: int) -> np.ndarray:
+    """``frame`` shrunk to ``max_width`` pixels wide (aspect kept); unchanged if not wider."""
+    height, width = frame.shape[:2]
+    if width <= max_width:
+        return frame
+    return cv2.resize(frame, (max_width, max(1, round(height * max_width / width))), interpolation=cv2.INTER_AREA)
+
+
 def encode_jpeg(frame: np.ndarray, *, max_width: int | None, quality: int = 80) -> bytes:
     """JPEG bytes of ``frame``, first shrunk to ``max_width`` pixels wide (aspect kept) if wider."""
-    height, width = frame.shape[:2]
-    if max_width is not None and width > max_width:
-        frame = cv2.resize(frame, (max_width, max(1, round(height * max_width / width))), interpolation=cv2.INTER_AREA)
+    if max_width is not None:
+        frame = downscale(frame, max_width)
     ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise ValueError(f"could not encode a {frame.dtype} {frame.shape} image as JPEG")
