@@ -149,7 +149,7 @@ class CameraSerializer(serializers.ModelSerializer):
         model = Camera
         fields = [
             "id", "name", "description", "stream_url", "stream_url_display", "enabled", "detect_fps",
-            "detect_width", "model_name", "timezone", "object_settings",
+            "detect_width", "model_name", "timezone", "object_settings", "access_groups", "fp_similarity_threshold",
             "status", "status_detail", "worker", "decoded_fps", "processed_fps", "last_frame_at",
             "frame_width", "frame_height", "regions", "rules", "created_at", "updated_at",
         ]
@@ -157,6 +157,7 @@ class CameraSerializer(serializers.ModelSerializer):
             "status", "status_detail", "worker", "decoded_fps", "processed_fps", "last_frame_at",
             "frame_width", "frame_height", "created_at", "updated_at",
         ]
+        extra_kwargs = {"fp_similarity_threshold": {"min_value": 0.0, "max_value": 1.0}}
 
     def validate_name(self, value: str) -> str:
         return drf_validator(clean_camera_name, exclude_pk=self.instance.pk if self.instance else None)(value)
@@ -237,7 +238,7 @@ def _try_stream(url: str) -> dict[str, Any]:
 
 
 class CameraViewSet(_ConfigChangeMixin, viewsets.ModelViewSet):
-    queryset = Camera.objects.prefetch_related("rules", "regions")
+    queryset = Camera.objects.prefetch_related("rules", "regions", "access_groups")
     serializer_class = CameraSerializer
     filterset_fields = ["enabled", "status"]
 

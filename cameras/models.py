@@ -48,6 +48,16 @@ class Camera(models.Model):
         "areas are fractions of the frame. Empty: every class the model knows.",
     )
     description = models.TextField(blank=True, max_length=2000)
+    access_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="cameras",
+        help_text="Operators and reviewers see this camera only if they are in one of these groups; "
+        "empty: everyone with a role sees it. Admins see every camera.",
+    )
+    fp_similarity_threshold = models.FloatField(
+        default=0.1,
+        help_text="Cosine distance under which a detection counts as a repeat of a confirmed false positive "
+        "and is not alerted; 0 turns the false-positive memory off for this camera.",
+    )
 
     # Runtime state, written by the stream worker that holds the camera's lease.
     status = models.CharField(max_length=16, choices=CameraStatus.choices, default=CameraStatus.CONNECTING)
