@@ -92,6 +92,7 @@ class RuleSerializer(serializers.ModelSerializer):
             "duration_seconds": {"min_value": 0.0, "max_value": 7 * 86400.0},
             "cooldown_seconds": {"min_value": 0.0, "max_value": 7 * 86400.0},
             "min_count": {"min_value": 1, "max_value": 1000},
+            "object_classes": {"allow_empty": True},  # clean_object_classes says it in plain words
         }
 
     def get_has_webhook_secret(self, rule: Rule) -> bool:

@@ -230,7 +230,7 @@ def test_deleting_a_region_that_rules_use_is_a_conflict_naming_them(world, clien
         ({"schedule": [{"days": [7], "start": "22:00", "end": "06:00"}]}, "schedule", "0 (Monday) to 6 (Sunday)"),
         ({"region": "{other_region}"}, "region", "belongs to another camera"),
         ({"object_classes": ["unicorn"]}, "object_classes", "does not detect: unicorn"),
-        ({"object_classes": []}, "object_classes", "may not be empty"),
+        ({"object_classes": []}, "object_classes", "Choose at least one object class"),
         ({"webhook_url": "ftp://hooks.example/x"}, "webhook_url", ""),
         ({"mqtt_topic": "vigil/#"}, "mqtt_topic", "no wildcards"),
     ],
