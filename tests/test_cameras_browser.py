@@ -65,6 +65,8 @@ def test_it_tests_connections_and_manages_cameras(transactional_db, live_server,
             page.check('tr[data-object="person"] input[type=checkbox]')
             page.fill('tr[data-object="person"] input[name$="-min_confidence"]', "0.4")
             page.fill('tr[data-object="person"] input[name$="-max_area"]', "0.5")
+            page.fill("[data-object-filter]", "")
+            page.locator("fieldset.objects").screenshot(path=str(artifacts / "camera-object-settings.png"))
             page.click("text=Add camera")
             page.wait_for_selector("text=Camera “Plaza” added")
             camera = Camera.objects.get(name="Plaza")

@@ -22,6 +22,13 @@ document.querySelectorAll("[data-object-filter]").forEach((input) => {
     const wanted = input.value.trim().toLowerCase();
     rows.forEach((row) => { row.hidden = wanted !== "" && !row.dataset.object.includes(wanted); });
   });
+  // Numbers typed for an unticked object would be ignored by the server: tick it.
+  rows.forEach((row) => {
+    const box = row.querySelector('input[type="checkbox"]');
+    row.querySelectorAll('input[type="number"]').forEach((number) => {
+      number.addEventListener("input", () => { if (number.value !== "") box.checked = true; });
+    });
+  });
 });
 
 /**
