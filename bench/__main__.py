@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from bench.common import REPO, Section, machine, setup_django
 
-NAMES = ("throughput", "gating", "latency", "memory")
+NAMES = ("throughput", "gating", "latency", "fanout", "live_view", "memory", "fp_memory")
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
 
-    from bench import gating, latency, memory, throughput
+    from bench import fanout, fp_memory, gating, latency, live_view, memory, throughput
     from workers.runtime import shared_detector
 
     detector = shared_detector()  # the stream worker's own detector, as configured
@@ -31,8 +31,14 @@ def main() -> None:
         sections.append(gating.run(detector))
     if "latency" in args.only:
         sections.append(latency.run(detector, 20.0 if args.quick else 90.0))
+    if "fanout" in args.only:
+        sections.append(fanout.run(10.0 if args.quick else 60.0))
+    if "live_view" in args.only:
+        sections.append(live_view.run(10.0 if args.quick else 30.0))
     if "memory" in args.only:
         sections.append(memory.run(detector, 60.0 if args.quick else 600.0))
+    if "fp_memory" in args.only:
+        sections.append(fp_memory.run(detector))
     header = [
         "# Benchmarks",
         "",

@@ -6,7 +6,7 @@ from typing import Any
 import base64
 
 from django.conf import settings
-from django.db.models import RestrictedError
+from django.db.models import QuerySet, RestrictedError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from cameras.access import visible_cameras
 from cameras.models import Camera, Region, Rule
 from cameras.preview import preview_rule
 from cameras.services import add_camera
@@ -243,6 +244,9 @@ class CameraViewSet(_ConfigChangeMixin, viewsets.ModelViewSet):
     serializer_class = CameraSerializer
     filterset_fields = ["enabled", "status"]
 
+    def get_queryset(self) -> QuerySet[Camera]:
+        return super().get_queryset().filter(pk__in=visible_cameras(self.request.user).values("pk"))
+
     @extend_schema(request=TestConnectionSerializer, responses=TestConnectionResultSerializer)
     @action(detail=False, methods=["post"], url_path="test-connection",
             permission_classes=[requires("cameras.add_camera")])
@@ -280,6 +284,9 @@ class RegionViewSet(_ConfigChangeMixin, viewsets.ModelViewSet):
     queryset = Region.objects.select_related("camera")
     serializer_class = RegionSerializer
     filterset_fields = ["camera", "kind"]
+
+    def get_queryset(self) -> QuerySet[Region]:
+        return super().get_queryset().filter(camera__in=visible_cameras(self.request.user))
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
@@ -328,6 +335,9 @@ class RuleViewSet(_ConfigChangeMixin, viewsets.ModelViewSet):
     queryset = Rule.objects.select_related("camera", "region")
     serializer_class = RuleSerializer
     filterset_fields = ["camera", "enabled", "trigger", "region"]
+
+    def get_queryset(self) -> QuerySet[Rule]:
+        return super().get_queryset().filter(camera__in=visible_cameras(self.request.user))
 
     @extend_schema(request=RulePreviewSerializer, responses=PreviewResultSerializer)
     @action(detail=False, methods=["post"], permission_classes=[requires("cameras.add_rule", "events.view_detection")])

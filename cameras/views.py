@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from cameras.access import visible_cameras
 from cameras.forms import CameraForm, timezone_names
 from cameras.models import Camera, CameraStatus
 from cameras.services import add_camera
@@ -22,7 +23,7 @@ def _form_context(form: CameraForm) -> dict[str, Any]:
 
 def _list(request: HttpRequest, form: CameraForm | None, status: int = 200) -> HttpResponse:
     context: dict[str, Any] = {
-        "cameras": Camera.objects.all(),
+        "cameras": visible_cameras(request.user),
         "status_labels": dict(CameraStatus.choices),
         "form": form,
     }

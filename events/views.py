@@ -8,45 +8,75 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth.decorators import permission_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import Max
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 
-from cameras.models import Camera
-from events.live import load_frame
+from cameras.access import can_see, visible_cameras
+from cameras.models import Camera, Rule
+from events.handling import EVENT_RELATED, HANDLE_PERMISSION
+from events.live import annotated_jpeg, load_frame
 from events.models import Detection, Event
-from events.payloads import event_payload, snapshot_url
+from events.payloads import action_payload, event_payload, snapshot_url, user_ref
+from events.ranges import file_response
 from vision.redis_client import get_redis
+
+
+FEED_INITIAL = 50
+
+
+def operator_config(request: HttpRequest) -> dict[str, Any]:
+    """What the operator pages' scripts need about the signed-in user (json_script, never HTML)."""
+    return {"user": user_ref(request.user), "can_handle": request.user.has_perm(HANDLE_PERMISSION)}
 
 
 @permission_required("events.view_event", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    recent = Event.objects.select_related("camera", "detection")[:50]
-    return render(
-        request,
-        "events/dashboard.html",
-        {"cameras": Camera.objects.filter(enabled=True), "events": [event_payload(e, e.camera.name) for e in recent]},
-    )
+    """The live wall and the alert feed (static/js/dashboard.js, static/js/wall/)."""
+    cameras = list(visible_cameras(request.user).order_by("name", "pk"))
+    visible = Event.objects.filter(camera__in=cameras)
+    recent = visible.select_related(*EVENT_RELATED)[:FEED_INITIAL]
+    rules = Rule.objects.filter(camera__in=cameras).select_related("camera").order_by("camera__name", "name", "pk")
+    config = {
+        **operator_config(request),
+        "cameras": [{"id": c.pk, "name": c.name, "enabled": c.enabled} for c in cameras],
+        "rules": [{"id": r.pk, "name": r.name, "camera_id": r.camera_id, "camera_name": r.camera.name} for r in rules],
+        # The back-fill cursor: every visible event up to this id is in the page (or older
+        # than the newest FEED_INITIAL); the feed asks the API for what came after it.
+        "last_id": visible.aggregate(last=Max("pk"))["last"] or 0,
+    }
+    return render(request, "events/dashboard.html", {
+        "cameras": [c for c in cameras if c.enabled],
+        "all_cameras": cameras,
+        "rules": rules,
+        "events": [event_payload(e, e.camera.name) for e in recent],
+        "wall_config": config,
+    })
 
 
 @never_cache
 @permission_required("cameras.view_camera", raise_exception=True)
 def live_frame(request: HttpRequest, pk: int) -> HttpResponse:
-    camera = get_object_or_404(Camera, pk=pk)
-    jpeg = load_frame(get_redis(), camera.pk)
-    if jpeg is None:
+    camera = get_object_or_404(visible_cameras(request.user), pk=pk)
+    blob = load_frame(get_redis(), camera.pk)
+    if blob is None:
         return HttpResponse(status=204)
-    return HttpResponse(jpeg, content_type="image/jpeg")
+    return HttpResponse(annotated_jpeg(blob), content_type="image/jpeg")
 
 
 @permission_required("events.view_event", raise_exception=True)
-def media(request: HttpRequest, path: str) -> FileResponse:
-    """Snapshots are evidence: served only to signed-in users allowed to see events."""
+def media(request: HttpRequest, path: str) -> HttpResponse:
+    """Snapshots are evidence: served only to signed-in users allowed to see events, and
+    only of the cameras they may see (the workers write ``<kind>/<camera id>/...``)."""
     root = Path(settings.MEDIA_ROOT).resolve()
     target = (root / path).resolve()
     if not target.is_relative_to(root) or not target.is_file():
         raise Http404("No such media file")
-    return FileResponse(target.open("rb"))
+    parts = target.relative_to(root).parts
+    if len(parts) > 2 and parts[1].isdigit() and not can_see(request.user, int(parts[1])):
+        raise Http404("No such media file")
+    return file_response(request, target)  # ranges: the clip player seeks
 
 
 # --- The event page ------------------------------------------------------------------------
@@ -167,7 +197,8 @@ def _camera_tz(camera: Camera) -> ZoneInfo:
 
 @permission_required("events.view_event", raise_exception=True)
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(Event.objects.select_related("camera", "rule", "detection", "acknowledged_by"), pk=pk)
+    visible = Event.objects.filter(camera__in=visible_cameras(request.user))
+    event = get_object_or_404(visible.select_related(*EVENT_RELATED, "rule"), pk=pk)
     tz = _camera_tz(event.camera)
     evidence = event.evidence if isinstance(event.evidence, dict) else {}
     detections = track_detections(event)
@@ -185,6 +216,12 @@ def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "evidence": evidence,
             "box": _normalised_box(event),
             "frame_size": frame,
+        },
+        # Handling, history and the clip: rendered by event.js and kept live over /ws/events/.
+        "live": {
+            **operator_config(request),
+            "event": event_payload(event, event.camera.name),
+            "history": [action_payload(a) for a in event.actions.select_related("user", "assignee")],
         },
     }
     return render(request, "events/event.html", context)

@@ -1,22 +1,14 @@
 """The operators' WebSocket on the real Redis channel layer, through the real ASGI stack."""
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
-from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Group
 
 from cameras.services import add_camera
 from events.publisher import publish_camera_changed, publish_event
-from tests.conftest import client_for
-from vision.asgi import application
+from tests.event_data import join, restricted_camera
+from tests.sockets import open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-def _headers(user=None):
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
-    if user is not None:
-        session = client_for(user).cookies["sessionid"].value
-        headers.append((b"cookie", f"sessionid={session}".encode()))
-    return headers
 
 
 def _payload(camera, event_id=1):
@@ -29,10 +21,7 @@ def _payload(camera, event_id=1):
 
 
 async def _connect(user=None):
-    headers = await sync_to_async(_headers)(user)
-    communicator = WebsocketCommunicator(application, "/ws/events/", headers=headers)
-    connected, code = await communicator.connect(timeout=5)
-    return communicator, connected, code
+    return await open_socket("/ws/events/", user)
 
 
 async def test_it_refuses_an_anonymous_socket(redis_client):
@@ -81,4 +70,51 @@ async def test_it_keeps_an_idle_socket_open_past_the_layers_blocking_read(operat
     assert await communicator.receive_nothing(timeout=7)  # longer than channels-redis' 5 s BZPOPMIN
     await sync_to_async(publish_event)(_payload(camera, 9))
     assert (await communicator.receive_json_from(timeout=5))["event"]["id"] == 9
+    await communicator.disconnect()
+
+
+def _group_members(redis_client, camera) -> int:
+    return redis_client.zcard(f"asgi:group:camera.{camera.pk}")
+
+
+async def test_a_socket_joins_only_the_groups_of_cameras_its_user_may_see(operator, redis_client):
+    lobby = await sync_to_async(add_camera)(name="Lobby", stream_url="rtsp://192.0.2.1/s")
+    vault = await sync_to_async(restricted_camera)("Vault", "Bank")
+    communicator, connected, _ = await _connect(operator)
+    assert connected
+    assert _group_members(redis_client, lobby) == 1
+    assert _group_members(redis_client, vault) == 0  # a vault message cannot even be queued for it
+    await sync_to_async(publish_event)(_payload(vault, 1))
+    await sync_to_async(publish_event)(_payload(lobby, 2))
+    assert (await communicator.receive_json_from(timeout=5))["event"]["id"] == 2
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_leaving_a_group_stops_that_groups_cameras_at_once(operator, redis_client):
+    lot = await sync_to_async(restricted_camera)("Parking lot", "Lot")
+    await sync_to_async(join)(operator, "Lot")
+    communicator, connected, _ = await _connect(operator)
+    assert connected
+    await sync_to_async(publish_event)(_payload(lot, 1))
+    assert (await communicator.receive_json_from(timeout=5))["event"]["id"] == 1
+
+    await sync_to_async(operator.groups.remove)(await sync_to_async(Group.objects.get)(name="Lot"))
+    assert await communicator.receive_json_from(timeout=5) == {"type": "camera", "camera_id": lot.pk}
+    assert _group_members(redis_client, lot) == 0
+    await sync_to_async(publish_event)(_payload(lot, 2))
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+async def test_a_camera_restricted_while_watched_is_left(operator, redis_client):
+    lobby = await sync_to_async(add_camera)(name="Lobby", stream_url="rtsp://192.0.2.1/s")
+    communicator, connected, _ = await _connect(operator)
+    assert connected
+    bank = (await sync_to_async(Group.objects.get_or_create)(name="Bank"))[0]
+    await sync_to_async(lobby.access_groups.add)(bank)  # as the camera form and API do, then they say so
+    await sync_to_async(publish_camera_changed)(lobby.pk)
+    assert await communicator.receive_json_from(timeout=5) == {"type": "camera", "camera_id": lobby.pk}
+    await sync_to_async(publish_event)(_payload(lobby, 3))
+    assert await communicator.receive_nothing(timeout=0.3)
     await communicator.disconnect()

@@ -183,7 +183,7 @@ def test_it_links_alerts_to_their_event_page(operator):
     assert event_payload(event, "Plaza")["event_url"] == f"/events/{event.pk}/"
     dashboard = client_for(operator).get("/dashboard/").content.decode()
     assert f'"event_url": "/events/{event.pk}/"' in dashboard
-    script = (Path(__file__).resolve().parent.parent / "static/js/dashboard.js").read_text()
+    script = (Path(__file__).resolve().parent.parent / "static/js/wall/format.js").read_text()  # eventHref
     assert "event.event_url" in script
 
 

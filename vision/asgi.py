@@ -13,8 +13,12 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from django.urls import path  # noqa: E402
 
 from events.consumers import EventsConsumer  # noqa: E402
+from events.live_consumer import LiveConsumer  # noqa: E402
 
-websocket_urlpatterns = [path("ws/events/", EventsConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws/events/", EventsConsumer.as_asgi()),  # alerts and their handling (events/consumers.py)
+    path("ws/live/", LiveConsumer.as_asgi()),  # live frames, zones and health (events/live_consumer.py)
+]
 
 application = ProtocolTypeRouter(
     {

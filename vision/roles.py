@@ -23,6 +23,12 @@ _OPERATOR_PERMS = [
 ]
 _REVIEWER_PERMS = _OPERATOR_PERMS + [
     "events.change_detection",  # correct detections
+    "review.view_reviewitem",  # the review queue, items, similar detections, precision
+    "review.view_correction",
+    "review.add_correction",  # confirm, reject, relabel, adjust, add missed, bulk
+    "review.change_correction",  # undo
+    "review.view_suppression",
+    "review.change_suppression",  # lift: alert a suppressed event after all
 ]
 _ADMIN_APPS = ("cameras", "events", "review", "auth")
 

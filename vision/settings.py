@@ -165,6 +165,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewActionEnum": "review.models.Action.choices",
+        "ReviewItemActionEnum": "review.models.ITEM_ACTION_CHOICES",
+        "ReviewBulkActionEnum": "review.models.BULK_ACTION_CHOICES",
+        "ReviewItemStatusEnum": "review.models.ItemStatus.choices",
+    },
 }
 
 # --- Vision pipeline -----------------------------------------------------------------
@@ -182,6 +188,19 @@ VIGIL_MOTION_GATING = env_bool("VIGIL_MOTION_GATING", True)
 VIGIL_LIVE_FPS = env_float("VIGIL_LIVE_FPS", 5.0, minimum=0.1)
 VIGIL_INFERENCE_THREADS = env_int("VIGIL_INFERENCE_THREADS", 0, minimum=0)  # 0: one per core on CPU, 2 on GPU
 VIGIL_WORKER_NAME = env_str("VIGIL_WORKER_NAME", "")
+# Event clips (workers/event_clips.py): H.264 MP4 from before to after each event; needs ffmpeg.
+VIGIL_CLIPS = env_bool("VIGIL_CLIPS", True)
+VIGIL_CLIP_PRE_SECONDS = env_float("VIGIL_CLIP_PRE_SECONDS", 5.0, minimum=0.0)
+VIGIL_CLIP_POST_SECONDS = env_float("VIGIL_CLIP_POST_SECONDS", 5.0, minimum=0.0)
+if not 0 < VIGIL_CLIP_PRE_SECONDS + VIGIL_CLIP_POST_SECONDS <= 60:
+    raise EnvError("VIGIL_CLIP_PRE_SECONDS + VIGIL_CLIP_POST_SECONDS must be between 0 and 60")
+
+# --- Review sampling (workers/pipeline/review_sampling.py) ---------------------------------
+VIGIL_REVIEW_BAND = env_float("VIGIL_REVIEW_BAND", 0.1, minimum=0.0)
+VIGIL_REVIEW_NEAR_EVERY_SECONDS = env_float("VIGIL_REVIEW_NEAR_EVERY_SECONDS", 10.0, minimum=0.0)
+VIGIL_REVIEW_RANDOM_FRACTION = env_float("VIGIL_REVIEW_RANDOM_FRACTION", 0.002, minimum=0.0)
+if VIGIL_REVIEW_RANDOM_FRACTION > 1:
+    raise EnvError("VIGIL_REVIEW_RANDOM_FRACTION must be between 0 and 1")
 
 # --- Rule actions (events/actions.py) --------------------------------------------------
 # Where Vigil is reached from outside, e.g. https://vigil.example.com: makes snapshot URLs

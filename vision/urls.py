@@ -10,6 +10,7 @@ from cameras import config_views, views as camera_views
 from cameras.api import CameraViewSet, ConfigExportView, ConfigImportView, RegionViewSet, RuleViewSet
 from events import views as event_views
 from events.api import DetectionViewSet, EventViewSet
+from review import views as review_views
 from vision.health import healthz
 
 router = DefaultRouter()
@@ -34,8 +35,12 @@ urlpatterns = [
     path("cameras/<int:pk>/live.jpg", event_views.live_frame, name="camera-live"),
     path("events/<int:pk>/", event_views.event_detail, name="event-page"),
     path("media/<path:path>", event_views.media, name="media"),
+    path("review/", review_views.review_screen, name="review-screen"),
+    path("review/similar/", review_views.similar_page, name="review-similar-page"),
+    path("review/suppressed/", review_views.suppressed_page, name="review-suppressed-page"),
     path("api/config/export/", ConfigExportView.as_view(), name="config-export"),
     path("api/config/import/", ConfigImportView.as_view(), name="config-import"),
+    path("api/review/", include("review.urls")),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/api/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),

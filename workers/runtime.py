@@ -10,6 +10,11 @@ from django.conf import settings
 from vision.redis_client import get_redis
 from workers.pipeline.catalogue import CATALOGUE, ModelFileError, locate_model
 from workers.pipeline.detector import CPU, OnnxYoloxDetector, choose_providers, nvidia_driver_present
+from workers.pipeline.embedder import Embedder
+from workers.pipeline.review_sampling import ReviewSampler, SamplingPolicy
+from workers.review_sink import ReviewWriter
+from workers.event_clips import EventClips
+from workers.pipeline.clips import ClipError, ClipRecorder
 from workers.stream_host import StreamHost
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,52 @@ def shared_detector() -> OnnxYoloxDetector:
     return detector
 
 
+@lru_cache(maxsize=1)
+def shared_embedder() -> Embedder:
+    """The one embedding session of this process (the sink thread and the review API use it)."""
+    embedder = Embedder.from_catalogue(
+        settings.VIGIL_MODEL_DIR,
+        settings.VIGIL_EMBEDDING_MODEL,
+        providers=settings.VIGIL_PROVIDERS,
+        # On a CPU the inference threads hold every core; one thread is enough for review crops.
+        intra_op_threads=1 if _on_cpu_only() else None,
+    )
+    log.info("embedder ready", extra={
+        "model": embedder.spec.name, "version": embedder.spec.version, "providers": embedder.providers,
+    })
+    return embedder
+
+
+def review_writer() -> ReviewWriter:
+    policy = SamplingPolicy(
+        band=settings.VIGIL_REVIEW_BAND,
+        near_every_s=settings.VIGIL_REVIEW_NEAR_EVERY_SECONDS,
+        random_fraction=settings.VIGIL_REVIEW_RANDOM_FRACTION,
+    )
+    return ReviewWriter(embedder=shared_embedder(), sampler=ReviewSampler(policy), media_root=settings.MEDIA_ROOT)
+
+
+def event_clips() -> EventClips | None:
+    """The stream host's clip recorder, or None when clips are off or ffmpeg is missing
+    (said once per process: the worker runs on without clips)."""
+    global _clips_off_logged
+    if not settings.VIGIL_CLIPS:
+        return None
+    try:
+        recorder = ClipRecorder()
+    except ClipError as err:
+        if not _clips_off_logged:
+            log.warning("event clips off", extra={"reason": str(err)})
+            _clips_off_logged = True
+        return None
+    return EventClips(
+        recorder, settings.MEDIA_ROOT, pre_s=settings.VIGIL_CLIP_PRE_SECONDS, post_s=settings.VIGIL_CLIP_POST_SECONDS
+    )
+
+
+_clips_off_logged = False
+
+
 def build_stream_host() -> StreamHost:
     return StreamHost(
         detector=shared_detector(),
@@ -65,4 +116,6 @@ def build_stream_host() -> StreamHost:
         motion_gating=settings.VIGIL_MOTION_GATING,
         live_fps=settings.VIGIL_LIVE_FPS,
         inference_threads=inference_threads(),
+        review=review_writer(),
+        clips=event_clips(),
     )

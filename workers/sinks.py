@@ -2,7 +2,10 @@
 
 One transaction per batch (bulk inserts, never a row at a time); files are written
 before the transaction so an event never points at a missing snapshot; live messages
-are sent after commit so a client that fetches the event by id finds it.
+are sent after commit so a client that fetches the event by id finds it. Detections kept
+for review are embedded before the transaction too (:mod:`workers.review_sink`); events that
+repeat a false positive rejected by a reviewer are stored but neither published nor sent
+to rule actions.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import redis
@@ -23,15 +26,19 @@ from django.db import close_old_connections, connection, connections, transactio
 
 from cameras.models import Rule
 from events.actions import enqueue_actions
-from events.live import store_frame, store_snapshot
-from events.models import Detection, Event
+from events.live import LiveHeader, store_frame, store_snapshot
+from events.models import ClipStatus, Detection, Event
 from events.payloads import event_payload
 from events.publisher import publish_event
 from workers.camera_config import CameraConfig
 from workers.pipeline.catalogue import ModelSpec
 from workers.pipeline.detections import Detections
-from workers.pipeline.drawing import annotate, crop, encode_jpeg
+from workers.pipeline.drawing import annotate, crop, downscale, encode_jpeg
 from workers.pipeline.rules import RuleHit
+
+if TYPE_CHECKING:
+    from workers.event_clips import EventClips
+    from workers.review_sink import PendingItem, ReviewWriter
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +59,9 @@ class FrameOutcome:
     # time.monotonic() after which the camera's lease may have lapsed: another worker may
     # own the camera by then, so the outcome must not be written any more
     write_before: float = math.inf
+    # False: a still frame, only for the live view (its boxes are the last detection's); the
+    # database and review never see it
+    record: bool = True
 
 
 def copy_insert(rows: list[Detection]) -> None:
@@ -74,6 +84,15 @@ def copy_insert(rows: list[Detection]) -> None:
                 copy.write_row([row.pk, *(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)])
 
 
+def save_media(media_root: Path, relative: str, data: bytes) -> None:
+    """Write a file under ``media_root`` atomically: a reader never sees half a JPEG."""
+    path = media_root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def _of_live_rules(events: list[Event]) -> list[Event]:
     """Drop events of rules deleted since the worker last read its configuration: the
     admin removed the rule, and its id would fail the whole batch's transaction."""
@@ -86,13 +105,25 @@ def _of_live_rules(events: list[Event]) -> list[Event]:
 
 
 class Sink:
-    def __init__(self, *, spec: ModelSpec, media_root: Path, redis_client: redis.Redis) -> None:
+    def __init__(
+        self, *, spec: ModelSpec, media_root: Path, redis_client: redis.Redis, review: ReviewWriter | None = None,
+        clips: EventClips | None = None,
+    ) -> None:
         self.spec = spec
         self.media_root = media_root
         self.redis = redis_client
+        self.review = review
+        self.clips = clips
 
     def write(self, outcomes: list[FrameOutcome]) -> list[Event]:
+        for outcome in outcomes:
+            if not outcome.record:
+                self._publish_live_frame(outcome)
+        outcomes = [o for o in outcomes if o.record]
+        if not outcomes:
+            return []
         files = {id(o): self._write_event_media(o) for o in outcomes if o.hits}
+        pending = self._prepare_review(outcomes)
         events: list[Event] = []
         with transaction.atomic():
             detection_rows: list[Detection] = []
@@ -103,19 +134,49 @@ class Sink:
                 detection_rows.extend(rows)
             copy_insert(detection_rows)
             for outcome, rows in zip(outcomes, per_outcome, strict=True):
-                events.extend(self._event_rows(outcome, rows, files.get(id(outcome), ("", ""))))
+                outcome_events = self._event_rows(outcome, rows, files.get(id(outcome), ("", "")))
+                if self.clips is not None and outcome_events:  # one clip for the events of a frame
+                    clip = self.clips.path_for(outcome.camera.id, outcome.captured_at)
+                    for event in outcome_events:
+                        event.clip, event.clip_status = clip, ClipStatus.PENDING
+                events.extend(outcome_events)
             events = _of_live_rules(events)
             Event.objects.bulk_create(events)
+            suppressed = self._store_review(pending, per_outcome, events)
         for outcome in outcomes:
             if outcome.publish_live:
                 self._publish_live_frame(outcome)
             if outcome.publish_snapshot:
                 self._publish_snapshot(outcome)
-        for event in events:
+        alerted = [e for e in events if e.pk not in suppressed]  # repeats of false positives stay quiet
+        for event in alerted:
             if event.notify_operators:  # type: ignore[attr-defined]
                 publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
-        enqueue_actions(events)  # webhooks and MQTT of the rules that have them, after commit
+        enqueue_actions(alerted)  # webhooks and MQTT of the rules that have them, after commit
+        if self.clips is not None:
+            self.clips.request(events, announced={e.pk for e in alerted if e.notify_operators})  # type: ignore[attr-defined]
         return events
+
+    def _prepare_review(self, outcomes: list[FrameOutcome]) -> list[PendingItem]:
+        """Review picks, files and embeddings; a failure costs the review items, never the batch."""
+        if self.review is None:
+            return []
+        try:
+            return self.review.prepare(outcomes)
+        except Exception:
+            log.exception("review sampling failed; the batch is written without it", extra={"frames": len(outcomes)})
+            return []
+
+    def _store_review(self, pending: list[PendingItem], rows: list[list[Detection]], events: list[Event]) -> set[int]:
+        """Review items and suppressions in a savepoint of the batch's transaction; the suppressed event ids."""
+        if self.review is None or not pending:
+            return set()
+        try:
+            with transaction.atomic():
+                return self.review.store(pending, rows, events)
+        except Exception:
+            log.exception("review items not stored; events are alerted unchecked", extra={"events": len(events)})
+            return set()
 
     def _detection_rows(self, outcome: FrameOutcome) -> list[Detection]:
         height, width = outcome.image.shape[:2]
@@ -184,11 +245,7 @@ class Sink:
         return snapshot, crop_path
 
     def _save(self, relative: str, data: bytes) -> None:
-        path = self.media_root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        save_media(self.media_root, relative, data)
 
     def _publish_snapshot(self, outcome: FrameOutcome) -> None:
         try:
@@ -197,20 +254,29 @@ class Sink:
             log.warning("snapshot not published", extra={"camera_id": outcome.camera.id, "error": str(err)})
 
     def _publish_live_frame(self, outcome: FrameOutcome) -> None:
-        annotated = annotate(outcome.image, outcome.detections, self.spec.class_names)
+        """The clean frame with its boxes, in one message: browsers draw the boxes, labels
+        and zones themselves, on the very frame the boxes were found in."""
         height, width = outcome.image.shape[:2]
-        boxes: list[dict[str, Any]] = [
-            {
-                "box": [float(v) for v in outcome.detections.xyxy[i]],
-                "class_name": self.spec.class_names[int(outcome.detections.class_id[i])],
-                "confidence": round(float(outcome.detections.confidence[i]), 3),
-                "track_id": int(outcome.detections.tracker_id[i]),
-                "frame_size": [width, height],
-            }
-            for i in range(len(outcome.detections))
-        ]
+        image = downscale(outcome.image, LIVE_MAX_WIDTH)
+        d = outcome.detections
+        scale = np.array([width, height, width, height], np.float32)
+        header: LiveHeader = {
+            "camera_id": outcome.camera.id,
+            "captured_at": outcome.captured_at,
+            "width": int(image.shape[1]),
+            "height": int(image.shape[0]),
+            "boxes": [
+                {
+                    "box": [round(float(v), 4) for v in d.xyxy[i] / scale],
+                    "class_name": self.spec.class_names[int(d.class_id[i])],
+                    "confidence": round(float(d.confidence[i]), 3),
+                    "track_id": int(d.tracker_id[i]),
+                }
+                for i in range(len(d))
+            ],
+        }
         try:
-            store_frame(self.redis, outcome.camera.id, encode_jpeg(annotated, max_width=LIVE_MAX_WIDTH), boxes)
+            store_frame(self.redis, header, encode_jpeg(image, max_width=None))
         except redis.RedisError as err:
             log.warning("live frame not published", extra={"camera_id": outcome.camera.id, "error": str(err)})
 
@@ -234,6 +300,14 @@ class BackgroundSink:
 
     def submit(self, outcomes: list[FrameOutcome]) -> None:
         self._queue.put(outcomes)
+
+    def offer(self, outcomes: list[FrameOutcome]) -> bool:
+        """Submit unless the writer is behind (then the outcomes are dropped): for live-only frames."""
+        try:
+            self._queue.put_nowait(outcomes)
+        except queue.Full:
+            return False
+        return True
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Write what is queued, then stop."""

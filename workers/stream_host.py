@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import redis
 from django.db import close_old_connections, connections
 
@@ -33,6 +34,8 @@ from workers.pipeline.detections import Detections
 from workers.pipeline.rules import RuleHit, RuleState, evaluate, filter_objects
 from workers.pipeline.sources import Frame, FrameSource, SourceError, parse_source
 from workers.pipeline.tracking import ObjectTracker
+from workers.event_clips import EventClips
+from workers.review_sink import ReviewWriter
 from workers.sinks import BackgroundSink, FrameOutcome, Sink
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,9 @@ class CameraRuntime:
     next_snapshot: float = 0.0
     in_flight: bool = False  # a frame of this camera is in the detector: tracking stays in order
     has_tracks: bool = False
+    # the tracked objects of the last detector run, and the (width, height) they were found in:
+    # still frames show them in the live view (nothing moved since)
+    last_tracked: tuple[Detections, tuple[int, int]] = field(default_factory=lambda: (Detections.empty(), (1, 1)))
     processed: _Rate = field(default_factory=_Rate)
     lease_renewed_at: float = field(default_factory=time.monotonic)
 
@@ -108,6 +114,8 @@ class StreamHost:
         live_fps: float = 5.0,
         realtime_files: bool = True,
         inference_threads: int = 1,
+        review: ReviewWriter | None = None,
+        clips: EventClips | None = None,
     ) -> None:
         """
         Args:
@@ -118,6 +126,10 @@ class StreamHost:
             live_fps: how often per camera the annotated frame is published for live view.
             realtime_files: play file sources at their own rate, like cameras; off, they are
                 decoded as fast as possible (benchmarks, replays).
+            review: keeps detections for review and checks events against the false-positive
+                memory, on the sink's thread; ``None``: neither.
+            clips: records a clip around each event from a per-camera buffer fed by the
+                capture threads; ``None``: no clips. Closed by :meth:`stop`.
         """
         self.detector = detector
         self.redis = redis_client
@@ -131,7 +143,10 @@ class StreamHost:
         self.live_interval_s = 1.0 / live_fps
         self.realtime_files = realtime_files
         self.leases = LeaseManager(redis_client, self.worker_id, lease_ttl_s)
-        self.sink = BackgroundSink(Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client))
+        self.sink = BackgroundSink(
+            Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client, review=review, clips=clips)
+        )
+        self.clips = clips
         self.cameras: dict[int, CameraRuntime] = {}
         self.counters = HostCounters()
         self._counters_lock = threading.Lock()
@@ -155,6 +170,8 @@ class StreamHost:
             self._thread.join(timeout=30)
         self._pool.shutdown(wait=True)
         self.sink.close()  # write what is queued before the leases go
+        if self.clips is not None:
+            self.clips.close()  # clips under way end with the frames they have
         for camera_id in list(self.cameras):
             self._drop(camera_id, release=True)
         try:
@@ -252,7 +269,11 @@ class StreamHost:
                 status=CameraStatus.UNREACHABLE, status_detail=f"invalid stream: {err}"[:300], worker=self.worker_id
             )
             return
-        source = FrameSource(spec, name=config.name, realtime_files=self.realtime_files, on_frame=self._wake.set)
+        buffer = self.clips.buffer_for(config.id, config.name) if self.clips is not None else None
+        source = FrameSource(
+            spec, name=config.name, realtime_files=self.realtime_files, on_frame=self._wake.set,
+            on_frame_captured=buffer.push if buffer is not None else None,
+        )
         source.start()
         self.cameras[config.id] = CameraRuntime(
             config=config,
@@ -285,6 +306,8 @@ class StreamHost:
         runtime = self.cameras.pop(camera_id, None)
         if runtime is not None:
             runtime.stop()
+        if self.clips is not None:
+            self.clips.forget(camera_id)
         if release:
             try:
                 self.leases.release(camera_id)
@@ -357,6 +380,7 @@ class StreamHost:
                 self.counters.frames_skipped_still += 1
                 if not runtime.has_tracks:
                     self._pass_time(runtime, frame)
+                self._show_still(runtime, frame, now)
                 continue
             runtime.last_detected = now
             if runtime.config.detect_width:
@@ -392,6 +416,21 @@ class StreamHost:
                               publish_live=False, write_before=write_before)]
             )
 
+    def _show_still(self, runtime: CameraRuntime, frame: Frame, now: float) -> None:
+        """Keep the live view going on a still scene, with the boxes of the last detector run."""
+        write_before = self._write_deadline(runtime)
+        if now < runtime.next_live or now >= write_before:
+            return
+        runtime.next_live = now + self.live_interval_s
+        tracked, (width, height) = runtime.last_tracked
+        if len(tracked):
+            scale = np.array([frame.image.shape[1] / width, frame.image.shape[0] / height] * 2, np.float32)
+            tracked = replace(tracked, xyxy=tracked.xyxy * scale)
+        self.sink.offer(
+            [FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, [], write_before=write_before,
+                          record=False)]
+        )
+
     def _process(self, batch: list[tuple[CameraRuntime, Frame]]) -> None:
         results = self.detector.detect([frame.image for _, frame in batch])
         now = time.monotonic()
@@ -402,6 +441,7 @@ class StreamHost:
             kept = filter_objects(detections, (width, height), config.object_filters, config.object_masks)
             tracked = runtime.tracker.update(kept)
             runtime.has_tracks = len(tracked) > 0
+            runtime.last_tracked = (tracked, (width, height))
             hits = self._evaluate_rules(runtime, tracked, frame)
             runtime.processed.tick(now)
             write_before = self._write_deadline(runtime)

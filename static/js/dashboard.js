@@ -1,133 +1,118 @@
-// Operator dashboard: live alerts over a WebSocket and the newest frame of each camera.
-// Every value from the server is written with textContent, never as HTML.
+// The operator's page: the live wall (static/js/wall/wall.js) and the alert feed beside it,
+// with handling, filters, opt-in sound and notifications, and a banner whenever it is not
+// live. Every value from the server is written with textContent, never as HTML.
 
-const alertsList = document.getElementById("alerts");
-const liveState = document.getElementById("live-state");
-const seen = new Set();
+import { api, setCsrfToken } from "./configure/api.js";
+import { Alarm } from "./wall/alarm.js";
+import { ConnectionBanner } from "./wall/banner.js";
+import { jsonScript } from "./wall/dom.js";
+import { EventStream } from "./wall/event_stream.js";
+import { AlertFeed } from "./wall/feed.js";
+import { FeedFilters } from "./wall/filters.js";
+import { normalizeEvent } from "./wall/format.js";
+import { HandleDialog } from "./wall/handle_dialog.js";
+import { act } from "./wall/handling.js";
+import { LiveClient } from "./wall/live.js";
+import { ReconnectingSocket } from "./wall/socket.js";
+import { LiveWall } from "./wall/wall.js";
 
-function setState(state, text) {
-  liveState.dataset.state = state;
-  liveState.textContent = text;
+const $ = (id) => /** @type {any} */ (document.getElementById(id));
+const root = $("operator-wall");
+setCsrfToken(root.dataset.csrf);
+const config = jsonScript("wall-config");
+const options = { canHandle: Boolean(config.can_handle), user: config.user };
+
+// --- the wall ---------------------------------------------------------------------------------
+const live = new LiveClient();
+const wall = new LiveWall({
+  grid: $("wall"), layouts: $("wall-layouts"), prev: $("wall-prev"), next: $("wall-next"), pageText: $("wall-page"),
+  back: $("wall-back"), empty: $("wall-empty"),
+}, config.cameras.filter((camera) => camera.enabled), live);
+
+// --- the feed ---------------------------------------------------------------------------------
+const filters = new FeedFilters($("feed-filters"));
+const feed = new AlertFeed($("alerts"), { filters, ...options, empty: $("feed-empty"), count: $("feed-count") });
+const alarm = new Alarm($("alarm-sound"), $("alarm-notify"));
+const dialog = new HandleDialog($("handle-dialog"), { ...options, onHandled: (event) => feed.upsert(event) });
+const message = $("feed-message");
+const eventsSocket = new ReconnectingSocket("/ws/events/");
+const stream = new EventStream(eventsSocket, { lastId: Number(config.last_id) || 0, params: () => filters.params() });
+
+(jsonScript("initial-events") || []).forEach((event) => {
+  feed.upsert(event);
+  stream.saw(event);
+});
+
+/** Critical alerts back-filled by one reconnect: one beep and one notification for all. */
+let missedCritical = [];
+stream.addEventListener("created", (e) => {
+  const { event, source } = /** @type {CustomEvent} */ (e).detail;
+  const added = feed.upsert(event) === "added";
+  if (!added) return;
+  if (source === "live") alarm.critical([normalizeEvent(event)]);
+  else missedCritical.push(normalizeEvent(event));
+});
+stream.addEventListener("synced", (e) => {
+  const { created } = /** @type {CustomEvent} */ (e).detail;
+  if (created) message.textContent = `Filled in ${created} alert${created === 1 ? "" : "s"} raised while not live.`;
+  alarm.critical(missedCritical);
+  missedCritical = [];
+});
+stream.addEventListener("updated", (e) => {
+  const { event, action } = /** @type {CustomEvent} */ (e).detail;
+  if (feed.upsert(event) !== "stale") dialog.update(normalizeEvent(event), action);
+  else if (action) dialog.update(feed.get(event.id), action); // an older payload may still bring a history line
+});
+stream.addEventListener("camera", (e) => refreshCamera(/** @type {CustomEvent} */ (e).detail));
+
+/** A camera was added, changed, removed, or became (in)visible to this user. */
+async function refreshCamera(id) {
+  const result = await api("GET", `/api/cameras/${Number(id)}/`);
+  if (result.ok && result.data.enabled) wall.addCamera({ id: result.data.id, name: result.data.name });
+  else if (result.ok || result.status === 404) wall.removeCamera(id);
+  wall.render();
 }
 
-function age(iso) {
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  return `${Math.floor(seconds / 3600)}h ago`;
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function renderAlert(event) {
-  const item = el("li", `alert severity-${event.severity}`);
-  item.dataset.eventId = String(event.id);
-  if (event.snapshot_url) {
-    const img = el("img", "thumb");
-    img.src = event.snapshot_url;
-    img.alt = `Snapshot of ${event.class_name} on ${event.camera_name}`;
-    img.loading = "lazy";
-    item.append(img);
+// Quick actions on a row; "Handle…" opens the dialog with all of them and the history.
+$("alerts").addEventListener("click", async (e) => {
+  const button = /** @type {HTMLElement} */ (e.target).closest("button[data-action]");
+  const item = button?.closest("[data-event-id]");
+  if (!button || !item) return;
+  const event = feed.get(Number(item.dataset.eventId));
+  if (!event) return;
+  const action = button.dataset.action;
+  if (action === "handle") {
+    dialog.open(event);
+    return;
   }
-  const body = el("div", "body");
-  // Each alert opens its event page (the snapshot with why the rule fired). The API's
-  // events carry no event_url, the WebSocket's do: both have the id.
-  const link = el("a", "rule", event.rule_name);
-  link.href = event.event_url || `/events/${Number(event.id)}/`;
-  body.append(link);
-  body.append(el("span", "camera", event.camera_name));
-  body.append(el("span", "what", `${event.class_name} ${(event.confidence * 100).toFixed(0)}%` +
-    (event.track_id ? ` · track #${event.track_id}` : "")));
-  const time = el("time", "age", age(event.created_at));
-  time.dateTime = event.created_at;
-  body.append(time);
-  body.append(el("span", `badge status-${event.status}`, event.status));
-  item.append(body);
-  return item;
-}
-
-function addAlert(event, { prepend }) {
-  if (seen.has(event.id)) return;
-  seen.add(event.id);
-  const item = renderAlert(event);
-  if (prepend) alertsList.prepend(item); else alertsList.append(item);
-}
-
-function addNewest(events) {
-  // events come newest first; insert oldest first so the newest ends on top
-  [...events].reverse().forEach((event) => addAlert(event, { prepend: true }));
-}
-
-async function backfill() {
-  const response = await fetch("/api/events/?page_size=50", { credentials: "same-origin" });
-  if (!response.ok) return;
-  const page = await response.json();
-  addNewest(page.results);
-}
-
-let retry = 0;
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/events/`);
-  socket.addEventListener("open", () => {
-    retry = 0;
-    setState("live", "live");
-    backfill().catch(() => {});
-  });
-  socket.addEventListener("message", (message) => {
-    const data = JSON.parse(message.data);
-    if (data.type === "event") addAlert(data.event, { prepend: true });
-  });
-  socket.addEventListener("close", (close) => {
-    if (close.code === 4401 || close.code === 4403) {
-      setState("down", "not allowed: sign in again");
-      return;
-    }
-    const delay = Math.min(30000, 500 * 2 ** retry) * (0.75 + Math.random() / 2);
-    retry += 1;
-    setState("down", `offline, retrying in ${Math.ceil(delay / 1000)}s`);
-    setTimeout(connect, delay);
-  });
-}
-
-function refreshTiles() {
-  document.querySelectorAll(".tile").forEach(async (tile) => {
-    const response = await fetch(`${tile.dataset.liveUrl}?t=${Date.now()}`, { credentials: "same-origin" });
-    if (response.status !== 200) return;
-    const blob = await response.blob();
-    const img = tile.querySelector("img");
-    const previous = img.src;
-    img.src = URL.createObjectURL(blob);
-    if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
-    img.hidden = false;
-    tile.querySelector(".no-frame").hidden = true;
-  });
-}
-
-async function refreshStatuses() {
-  const response = await fetch("/api/cameras/?enabled=true&page_size=100", { credentials: "same-origin" });
-  if (!response.ok) return;
-  const page = await response.json();
-  for (const camera of page.results) {
-    const badge = document.querySelector(`.tile[data-camera-id="${camera.id}"] .status`);
-    if (!badge) continue;
-    badge.className = `status status-${camera.status}`;
-    badge.textContent = camera.status;
-    badge.title = camera.status_detail || "";
+  const row = feed.rows.get(event.id);
+  row?.setBusy(true);
+  const result = await act(event.id, action);
+  row?.setBusy(false);
+  if (result.ok) {
+    feed.upsert(result.event);
+    message.textContent = "";
+  } else {
+    message.textContent = `${event.rule_name} on ${event.camera_name}: ${result.message}`;
   }
-}
+});
 
-addNewest(JSON.parse(document.getElementById("initial-events").textContent));
-setInterval(() => {
-  document.querySelectorAll("time.age").forEach((t) => { t.textContent = age(t.dateTime); });
-}, 10000);
-refreshTiles();
-setInterval(refreshTiles, 1000);
-refreshStatuses();
-setInterval(refreshStatuses, 5000);
-connect();
+// Filters: at once on what the page holds, then the newest matching alerts from the server.
+let reloads = 0;
+filters.addEventListener("change", async () => {
+  feed.applyFilters();
+  const mine = ++reloads;
+  const params = filters.params();
+  params.set("page_size", "50");
+  const result = await api("GET", `/api/events/?${params}`);
+  if (mine !== reloads || !result.ok) return;
+  result.data.results.forEach((event) => feed.upsert(event));
+});
+
+new ConnectionBanner($("conn-banner"), [
+  { socket: eventsSocket, what: "Alerts" },
+  { socket: live.socket, what: "Live video" },
+], { liveState: $("live-state") });
+
+eventsSocket.start();
+live.start();

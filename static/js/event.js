@@ -1,12 +1,24 @@
-// The event page: draws the evidence over the snapshot and lists what was drawn.
+// The event page: the evidence drawn over the snapshot, the clip, handling and the history,
+// kept live over /ws/events/ (every operator's actions, the clip becoming ready).
 // Every value from the server is written with textContent, never as HTML.
 
+import { api, setCsrfToken } from "./configure/api.js";
 import { drawEvidence } from "./evidence.js";
+import { ConnectionBanner } from "./wall/banner.js";
+import { ClipPlayer } from "./wall/clip.js";
+import { jsonScript, setText } from "./wall/dom.js";
+import { STATUS_LABELS, dateTime, isAtLeastAsNew, normalizeEvent, personName, statusLine } from "./wall/format.js";
+import { HandlingPanel } from "./wall/handling.js";
+import { HistoryList } from "./wall/history.js";
+import { ReconnectingSocket } from "./wall/socket.js";
 
-const data = JSON.parse(document.getElementById("event-drawing").textContent);
-const canvas = document.getElementById("evidence-canvas");
-const legend = document.getElementById("evidence-legend");
-const note = document.getElementById("evidence-note");
+const $ = (id) => /** @type {any} */ (document.getElementById(id));
+
+// --- evidence -----------------------------------------------------------------------------------
+const data = jsonScript("event-drawing");
+const canvas = $("evidence-canvas");
+const legend = $("evidence-legend");
+const note = $("evidence-note");
 
 /** @param {HTMLImageElement|null} image */
 function render(image) {
@@ -42,3 +54,62 @@ if (data.snapshot_url) {
   note.hidden = false;
   render(null);
 }
+
+// --- clip, handling, history, live --------------------------------------------------------------
+const live = jsonScript("event-live");
+setCsrfToken($("handling-card").dataset.csrf);
+let current = normalizeEvent(live.event);
+const history = new HistoryList($("history"), $("history-empty"));
+history.set(live.history);
+const clip = new ClipPlayer($("clip"), $("clip-body"));
+const panel = new HandlingPanel($("handling"), {
+  canHandle: Boolean(live.can_handle),
+  user: live.user,
+  onHandled: (event) => {
+    apply(event, null);
+    history.reload(event.id); // our own action shows even while the socket is down
+  },
+});
+panel.show(current);
+clip.update(current);
+
+/** The facts that handling changes, next to the ones that never change. */
+function renderFacts(event) {
+  const badge = $("event-status");
+  setText(badge, STATUS_LABELS[event.status] || event.status);
+  badge.className = `badge status-badge status-${event.status}`;
+  const when = event.status === "acknowledged" ? event.acknowledged_at : event.resolved_at;
+  setText($("event-status-line"), `${statusLine(event)}${when && event.status !== "new" ? ` at ${dateTime(when)}` : ""}`);
+  setText($("event-assignee"), event.assigned_to ? personName(event.assigned_to) : "nobody");
+  setText($("event-escalation"), event.escalation ? `escalated ×${event.escalation}` : "none");
+}
+
+/**
+ * A payload of this event from the socket or the API, and the action that made it.
+ * @param {Record<string, any>} raw
+ * @param {Record<string, any>|null} action
+ */
+function apply(raw, action) {
+  const event = normalizeEvent(raw);
+  if (event.id !== current.id) return;
+  if (action) history.add(action);
+  if (!isAtLeastAsNew(event, current)) return;
+  current = event;
+  panel.update(event);
+  clip.update(event);
+  renderFacts(event);
+}
+
+const socket = new ReconnectingSocket("/ws/events/");
+socket.addEventListener("message", (e) => {
+  const message = /** @type {CustomEvent} */ (e).detail;
+  if (message.type === "event.updated") apply(message.event, message.action);
+});
+// Whatever happened while the socket was away (or before it first opened): read it again.
+socket.addEventListener("open", async () => {
+  const result = await api("GET", `/api/events/${Number(current.id)}/`);
+  if (result.ok) apply(result.data, null);
+  await history.reload(current.id);
+});
+new ConnectionBanner($("conn-banner"), [{ socket, what: "Updates to this alert" }]);
+socket.start();

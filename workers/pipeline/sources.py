@@ -246,6 +246,7 @@ class FrameSource:
         loop_files: bool = True,
         realtime_files: bool = True,
         on_frame: Callable[[], None] | None = None,
+        on_frame_captured: Callable[[Frame], object] | None = None,
     ) -> None:
         """
         Args:
@@ -258,6 +259,9 @@ class FrameSource:
                 cameras behind one switch do not retry in lockstep.
             loop_files: start a file again at its end, like an endless camera.
             on_frame: called on the capture thread after each new frame (to wake a consumer).
+            on_frame_captured: called on the capture thread with each new frame, before
+                ``on_frame``, whether or not anyone takes it (to record every frame: the
+                clip buffer). It must be quick: it delays the next read.
             realtime_files: decode files at their native frame rate. Off, a file is decoded as
                 fast as its frames are taken (replays, benchmarks): no frame is skipped and no
                 CPU goes to frames nobody reads.
@@ -273,6 +277,7 @@ class FrameSource:
         self._realtime = realtime_files and spec.kind == "file"
         self._paced_by_consumer = not realtime_files and spec.kind == "file"
         self._on_frame = on_frame
+        self._on_frame_captured = on_frame_captured
         self._taken = threading.Event()  # the newest frame was handed out by latest()
         self._lock = threading.Lock()
         self._stop_event = threading.Event()
@@ -420,7 +425,7 @@ class FrameSource:
             stats = self._stats
             if self._frame is not None and self._frame.seq > self._consumed_seq:
                 stats.frames_dropped += 1
-            self._frame = Frame(seq=self._next_seq, image=image, captured_at=time.time())
+            frame = self._frame = Frame(seq=self._next_seq, image=image, captured_at=time.time())
             self._next_seq += 1
             self._frame_times.append(time.monotonic())
             stats.frames_decoded += 1
@@ -429,6 +434,11 @@ class FrameSource:
             if stats.state != "online":
                 stats.state, stats.detail = "online", f"{width}x{height}"
                 log.info("source %s online (%dx%d), first frame after %.1f s", self.name, width, height, opened_in)
+        if self._on_frame_captured is not None:
+            try:
+                self._on_frame_captured(frame)
+            except Exception:  # a listener's bug must not end capture
+                log.exception("source %s: on_frame_captured failed", self.name)
         if self._on_frame is not None:
             self._on_frame()
 
