@@ -12,7 +12,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from django.db import connections
+from playwright.sync_api import Dialog, FloatRect, Page, sync_playwright
 
 from cameras.services import add_camera
 from events.models import Event
@@ -23,7 +24,7 @@ from tests.review_data import car_clip, store_items  # noqa: F401 (fixture)
 from tests.test_event_page import sign_in
 from tests.test_stack_browser import CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+pytestmark = pytest.mark.browser
 
 RANDOM_SAMPLE = 8
 """Items of the clip stored as the uniform random sample (the precision panel's data)."""
@@ -52,7 +53,12 @@ def page(transactional_db, live_server, reviewer, artifacts, monkeypatch, reques
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 950})
         page.on("pageerror", lambda err: errors.append(str(err)))
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        def dismiss(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
         failed_before = request.session.testsfailed
         try:
             sign_in(page, live_server.url, reviewer.username)
@@ -61,6 +67,9 @@ def page(transactional_db, live_server, reviewer, artifacts, monkeypatch, reques
                 page.screenshot(path=str(artifacts / "review-browser-failure.png"), full_page=True)
         finally:
             browser.close()
+            # Queries inside sync_playwright() run in its greenlet's context, where Django opens
+            # a connection of its own: close it, or the test database cannot be dropped.
+            connections.close_all()
     assert not errors, f"JavaScript errors on the page: {errors}"
     assert not dialogs, dialogs
 
@@ -86,7 +95,7 @@ def latest(item_id: int) -> Correction:
     return Correction.objects.filter(item_id=item_id).latest("pk")
 
 
-def overlay_geometry(page: Page, item: ReviewItem) -> tuple[dict, float, float]:
+def overlay_geometry(page: Page, item: ReviewItem) -> tuple[FloatRect, float, float]:
     """The overlay's box on the page and frame pixels → CSS pixels per axis."""
     rect = page.locator("#overlay").bounding_box()
     assert rect is not None
@@ -122,9 +131,20 @@ def test_a_reviewer_works_the_queue_with_keys_and_mouse(lot, items, live_server,
     page.keyboard.press("Escape")
     page.wait_for_selector("#help:not([open])", state="attached")
 
-    # C confirms, X rejects, a number relabels; each moves on to the next item.
+    # J and K move through the queue.
+    page.keyboard.press("j")
+    assert current(page) != first.pk
+    page.keyboard.press("k")
+    assert current(page) == first.pk
+
+    # N writes a note that goes with the next correction; C confirms, X rejects, a number
+    # relabels; each moves on to the next item.
+    page.keyboard.press("n")
+    page.keyboard.type("clearly a phone")
+    page.keyboard.press("Escape")
     confirmed = press_on_item(page, "c")
     assert (latest(confirmed).action, ReviewItem.objects.get(pk=confirmed).status) == ("confirm", ItemStatus.REVIEWED)
+    assert latest(confirmed).note == "clearly a phone" and page.input_value("#note") == ""
     assert current(page) != confirmed
     rejected = press_on_item(page, "x")
     assert latest(rejected).action == "reject" and ReviewItem.objects.get(pk=rejected).verdict == "reject"
@@ -174,6 +194,25 @@ def test_a_reviewer_works_the_queue_with_keys_and_mouse(lot, items, live_server,
     assert missed.after["box"] == pytest.approx([12 / sx, 14 / sy, 90 / sx, 70 / sy], abs=1.0)
     assert ReviewItem.objects.get(pk=target.pk).status == ItemStatus.UNREVIEWED and current(page) == target.pk
     page.wait_for_selector("#item-history li:has-text('Missed object added')")
+    page.screenshot(path=str(artifacts / "review-missed-box.png"))
+
+    # A correction the server refuses: the item comes back as it was, with the error shown.
+    page.route("**/correct/", lambda route: route.fulfill(status=503, json={"detail": "Database is resting."}))
+    press_on_item(page, "x")
+    page.unroute("**/correct/")
+    assert current(page) == target.pk and "Database is resting." in page.inner_text("#review-error")
+    assert page.get_attribute(f".rv-item[data-id='{target.pk}']", "data-status") == "unreviewed"
+    assert latest(target.pk).action == "add_missed"
+
+    # L searches all classes; Enter relabels to the match. Ctrl+Z undoes it.
+    page.keyboard.press("l")
+    page.keyboard.type("toothb")
+    press_on_item(page, "Enter")
+    assert (latest(target.pk).action, ReviewItem.objects.get(pk=target.pk).label) == ("relabel", "toothbrush")
+    page.keyboard.press("Control+z")
+    settled(page)
+    assert latest(target.pk).undone_at is not None and current(page) == target.pk
+    assert ReviewItem.objects.get(pk=target.pk).status == ItemStatus.UNREVIEWED
 
     # S: find similar, only unreviewed ones; click, Shift+click a range, click one more, X rejects them all.
     page.keyboard.press("s")

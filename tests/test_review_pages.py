@@ -114,6 +114,17 @@ def test_class_list_is_every_model_class_once_most_common_first(lot):
     assert len(names) == len(set(names)) == 80
 
 
+def test_it_finds_items_similar_to_a_correction_too(reviewer, lot, item):
+    correction = Correction.objects.create(
+        item=item, camera=lot, class_name="car", reviewer=reviewer, action="reject", after={},
+        embedding=item.embedding, embedding_model=item.embedding_model, embedding_version=item.embedding_version,
+    )
+    response = client_for(reviewer).get(f"/review/similar/?correction={correction.pk}")
+    assert response.status_code == 200
+    assert f'"correction": {correction.pk}' in response.content.decode()
+    assert client_for(reviewer).get(f"/review/similar/?correction={correction.pk}&item={item.pk}").status_code == 404
+
+
 def test_it_answers_404_for_items_the_reviewer_may_not_see(reviewer, admin_user, lot):
     from django.contrib.auth.models import Group
 
@@ -183,6 +194,9 @@ def test_it_runs_no_script_from_user_text_in_the_browser(transactional_db, live_
                 assert item.camera.name in page.inner_text("#queue-list")
                 assert item.camera.name in page.inner_text("#item-why")  # the rule's name
                 assert page.inner_text("#item-history q") == item.camera.name  # the note
+                assert f"Missed object added: {item.camera.name}" in page.inner_text("#item-history")  # a label
+                classes = page.locator(".rv-class").evaluate_all("buttons => buttons.map(b => b.dataset.class)")
+                assert set(PAYLOADS) <= set(classes)  # labels reviewers gave count among the classes
                 page.keyboard.press("?")
                 page.wait_for_selector("#help[open]")
                 page.keyboard.press("Escape")

@@ -79,7 +79,7 @@ export function whySentences(item, rules) {
     lines.push(`Confidence ${fixed(item.confidence)} is near the alert threshold ${fixed(item.threshold)}${of}.`);
   }
   if (item.in_random_sample) lines.push("Random sample: its verdict counts toward the precision figures.");
-  if (item.novelty === null || item.novelty === undefined) {
+  if (item.novelty === null || item.novelty === undefined || item.novelty >= 0.999) {
     lines.push("Novel: nothing like it has been reviewed yet.");
   } else if (item.novelty >= NOVEL_FROM) {
     lines.push(`Novel: distance ${fixed(item.novelty)} to the nearest reviewed item.`);

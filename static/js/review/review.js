@@ -4,11 +4,12 @@
 // after another, so "undo the last correction" always means the one the reviewer last made.
 // Every value from the server is written with textContent, never as HTML.
 
-import { api, el, messages, setCsrfToken } from "../configure/api.js";
+import { api, messages, setCsrfToken } from "../configure/api.js";
 import { rounded } from "./boxes.js";
 import { ClassPicker } from "./class_picker.js";
-import { VERDICTS, fixed, localToIso, statusText, when, whySentences } from "./format.js";
+import { VERDICTS, localToIso } from "./format.js";
 import { FrameView } from "./frame_view.js";
+import { renderFacts, renderHistory } from "./item_panel.js";
 import { actionFor, renderHelp } from "./keys.js";
 import { Queue, stateOf } from "./queue.js";
 import { renderQueue } from "./queue_list.js";
@@ -147,13 +148,13 @@ class ReviewScreen {
       $("item-title").textContent = "Nothing to review";
       $("item-position").textContent = "";
       this.frame.clear(this.queue.items.length ? "" : "Nothing waiting with these filters. Well done.");
-      this.renderFacts(null);
+      this.showFacts(null);
       return;
     }
     this.root.dataset.item = String(item.id);
     this.frame.show(item);
     this.frame.setExtras(this.extrasOf(item.id));
-    this.renderFacts(item);
+    this.showFacts(item);
     this.loadHistory(item.id);
     const next = this.queue.items[this.queue.index + 1];
     if (next && next.frame_url) new Image().src = next.frame_url; // warm the cache for J
@@ -168,51 +169,23 @@ class ReviewScreen {
   }
 
   /** @param {any|null} item */
-  renderFacts(item) {
-    /** @param {string} name @param {string} text */
-    const fact = (name, text) => {
-      this.root.querySelector(`[data-fact="${name}"]`).textContent = text;
-    };
-    const why = $("item-why");
-    if (!item) {
-      for (const name of ["class", "confidence", "camera", "time", "status"]) fact(name, "—");
-      why.replaceChildren();
-      $("item-history").replaceChildren();
-      return;
-    }
-    const camera = config.cameras[String(item.camera)];
-    $("item-title").textContent = `${item.class_name} #${item.id}`;
-    $("item-position").textContent = `${this.queue.index + 1} of ${this.queue.items.length}`;
-    const track = item.track_id !== null && item.track_id !== undefined ? ` · track #${item.track_id}` : "";
-    fact("class", `${item.class_name}${track}`);
-    fact("confidence", fixed(item.confidence));
-    fact("camera", item.camera_name);
-    fact("time", `${when(item.captured_at, camera?.timezone)}${camera ? ` (${camera.timezone})` : ""}`);
-    fact("status", statusText(item));
-    const lines = whySentences(item, config.rules || {}).map((line) => el("li", "", line));
-    if (item.event) {
-      const li = el("li");
-      const link = /** @type {HTMLAnchorElement} */ (el("a", "", `Open event #${item.event}`));
-      link.href = `/events/${Number(item.event)}/`;
-      li.append(link);
-      lines.push(li);
-    }
-    why.replaceChildren(...lines);
+  showFacts(item) {
+    renderFacts(this.root, item, `${this.queue.index + 1} of ${this.queue.items.length}`, config);
+    if (!item) $("item-history").replaceChildren();
   }
 
   /** The item's corrections (who did what) and its missed objects, from the API. @param {number} id */
   async loadHistory(id) {
     const history = $("item-history");
-    history.replaceChildren(el("li", "rv-muted", "Loading…"));
+    renderHistory(history, "Loading…");
     const result = await api("GET", `${config.api}items/${id}/`);
     if (this.queue.current?.id !== id) return; // moved on meanwhile
     if (!result.ok) {
-      history.replaceChildren(el("li", "rv-muted", `History unavailable: ${messages(result.data).join(" ")}`));
+      renderHistory(history, `History unavailable: ${messages(result.data).join(" ")}`);
       return;
     }
     const corrections = result.data.corrections || [];
-    history.replaceChildren(...(corrections.length ? corrections.map(historyRow)
-      : [el("li", "rv-muted", "No corrections yet.")]));
+    renderHistory(history, corrections);
     const stored = corrections.filter((c) => c.action === "add_missed" && !c.undone_at).map((c) => ({
       box: c.after.box, label: `missed: ${c.after.class_name}`, correction: c.id,
     }));
@@ -377,7 +350,7 @@ class ReviewScreen {
     const body = { action, note: this.note.value, ...extra };
     if (this.frame.edited && (action === "adjust_box" || action === "relabel")) body.box = rounded(this.frame.edited);
     const before = stateOf(item);
-    Object.assign(item, {
+    this.restate(item, {
       status: "reviewed", verdict: action, label: extra.class_name ?? item.label, box: body.box ?? item.box,
     });
     const text = action === "relabel" ? `Relabelled #${item.id} as ${extra.class_name}` : `${VERDICTS[action]}: #${item.id}`;
@@ -401,10 +374,22 @@ class ReviewScreen {
     }));
   }
 
+  /**
+   * Change an item's reviewed state here (optimistically, or back), keeping the queue's
+   * "waiting" count in step without asking the server.
+   * @param {any} item
+   * @param {Record<string, any>} state
+   */
+  restate(item, state) {
+    const waitingBefore = item.status !== "reviewed";
+    Object.assign(item, state);
+    if (!this.queue.reviewedMode) this.queue.count += Number(item.status !== "reviewed") - Number(waitingBefore);
+  }
+
   /** A failed correction: the item gets its state back and becomes current again. */
   rollback(done, item) {
     this.done = this.done.filter((d) => d !== done);
-    Object.assign(item, done.before);
+    this.restate(item, done.before);
     if (!this.note.value) this.note.value = done.note;
     if (this.queue.select(item.id)) this.show();
     else this.renderList();
@@ -413,7 +398,7 @@ class ReviewScreen {
   /** Re-render what shows `item` (the list always; facts when it is current). */
   refreshItem(item) {
     this.renderList();
-    if (this.queue.current?.id === item.id) this.renderFacts(item);
+    if (this.queue.current?.id === item.id) this.showFacts(item);
   }
 
   startMissed() {
@@ -487,7 +472,7 @@ class ReviewScreen {
     const item = this.queue.find(done.itemId);
     const now = item ? stateOf(item) : null;
     if (done.kind === "missed" && done.missed) this.dropMissed(done.itemId, done.missed);
-    if (item && done.kind === "verdict") Object.assign(item, done.before);
+    if (item && done.kind === "verdict") this.restate(item, done.before);
     if (item && this.queue.select(item.id)) this.show();
     this.status(`Undoing “${done.text}”…`);
     this.track(done.correction.then(async (id) => {
@@ -503,7 +488,7 @@ class ReviewScreen {
         return;
       }
       this.done.push(done);
-      if (item && now) Object.assign(item, now);
+      if (item && now) this.restate(item, now);
       if (done.kind === "missed" && done.missed) {
         this.missed.set(done.itemId, [...(this.missed.get(done.itemId) || []), done.missed]);
       }
@@ -555,19 +540,6 @@ function isoToLocal(iso) {
   if (Number.isNaN(date.getTime())) return "";
   const local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
   return local.toISOString().slice(0, 16);
-}
-
-/** @param {any} correction @returns {HTMLElement} */
-function historyRow(correction) {
-  const li = el("li", correction.undone_at ? "rv-undone" : "");
-  const what = VERDICTS[correction.action] || correction.action;
-  const label = correction.action === "relabel" || correction.action === "add_missed"
-    ? `: ${correction.after?.class_name ?? ""}` : "";
-  li.append(el("span", "", `${what}${label}`));
-  li.append(el("span", "rv-muted", ` by ${correction.reviewer_name || "someone"}, ${when(correction.created_at)}`));
-  if (correction.undone_at) li.append(el("span", "rv-muted", " (undone)"));
-  if (correction.note) li.append(el("q", "rv-note", correction.note));
-  return li;
 }
 
 const screen = new ReviewScreen();

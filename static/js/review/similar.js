@@ -180,7 +180,7 @@ class SimilarPage {
     for (const button of this.root.querySelectorAll("[data-bulk]")) button.disabled = count === 0;
     const last = this.batches[this.batches.length - 1];
     $("batch-undo").hidden = !last;
-    if (last) $("batch-undo").textContent = `Undo: ${last.text}`;
+    $("batch-undo").title = last ? `Undo: ${last.text}` : "";
   }
 
   selectAll() {
