@@ -36,21 +36,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The live wall and the alert feed (static/js/dashboard.js, static/js/wall/)."""
     cameras = list(visible_cameras(request.user).order_by("name", "pk"))
     visible = Event.objects.filter(camera__in=cameras)
-    recent = visible.select_related(*EVENT_RELATED)[:FEED_INITIAL]
-    rules = Rule.objects.filter(camera__in=cameras).select_related("camera").order_by("camera__name", "name", "pk")
+    # The back-fill cursor, read before the newest events: an event committed in between is
+    # then above the cursor (the feed asks the API for it) rather than lost below it.
+    last_id = visible.aggregate(last=Max("pk"))["last"] or 0
+    recent = [event_payload(e, e.camera.name) for e in visible.select_related(*EVENT_RELATED)[:FEED_INITIAL]]
+    rules = list(Rule.objects.filter(camera__in=cameras).select_related("camera").order_by("camera__name", "name", "pk"))
     config = {
         **operator_config(request),
         "cameras": [{"id": c.pk, "name": c.name, "enabled": c.enabled} for c in cameras],
         "rules": [{"id": r.pk, "name": r.name, "camera_id": r.camera_id, "camera_name": r.camera.name} for r in rules],
-        # The back-fill cursor: every visible event up to this id is in the page (or older
-        # than the newest FEED_INITIAL); the feed asks the API for what came after it.
-        "last_id": visible.aggregate(last=Max("pk"))["last"] or 0,
+        "last_id": last_id,
     }
     return render(request, "events/dashboard.html", {
         "cameras": [c for c in cameras if c.enabled],
         "all_cameras": cameras,
         "rules": rules,
-        "events": [event_payload(e, e.camera.name) for e in recent],
+        "events": recent,
         "wall_config": config,
     })
 

@@ -106,7 +106,7 @@ def test_it_shows_a_person_alert_live_after_adding_a_camera_in_the_browser(tmp_p
                 first_alert = time.monotonic()
                 assert "Person seen" in alert.inner_text()
                 assert "Plaza" in alert.inner_text()
-                page.wait_for_selector(".tile img:not([hidden])", timeout=30_000)
+                page.wait_for_selector(".tile[data-frames]", timeout=30_000)  # a live frame drawn on the wall
                 page.wait_for_timeout(1500)
                 page.screenshot(path=str(artifacts / "dashboard-live-alert.png"))
                 page.goto(f"{base}/cameras/")

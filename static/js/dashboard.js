@@ -35,6 +35,13 @@ const feed = new AlertFeed($("alerts"), { filters, ...options, empty: $("feed-em
 const alarm = new Alarm($("alarm-sound"), $("alarm-notify"));
 const dialog = new HandleDialog($("handle-dialog"), { ...options, onHandled: (event) => feed.upsert(event) });
 const message = $("feed-message");
+let quiet = 0;
+/** A line above the feed, cleared after a while. @param {string} text */
+function say(text) {
+  message.textContent = text;
+  clearTimeout(quiet);
+  quiet = window.setTimeout(() => { message.textContent = ""; }, 30000);
+}
 const eventsSocket = new ReconnectingSocket("/ws/events/");
 const stream = new EventStream(eventsSocket, { lastId: Number(config.last_id) || 0, params: () => filters.params() });
 
@@ -52,9 +59,16 @@ stream.addEventListener("created", (e) => {
   if (source === "live") alarm.critical([normalizeEvent(event)]);
   else missedCritical.push(normalizeEvent(event));
 });
+let syncs = 0;
+let filledIn = 0;
 stream.addEventListener("synced", (e) => {
   const { created } = /** @type {CustomEvent} */ (e).detail;
-  if (created) message.textContent = `Filled in ${created} alert${created === 1 ? "" : "s"} raised while not live.`;
+  // For people (the message) and for the browser test (the counters).
+  syncs += 1;
+  filledIn += created;
+  root.dataset.syncs = String(syncs);
+  root.dataset.filledIn = String(filledIn);
+  if (created && syncs > 1) say(`Filled in ${created} alert${created === 1 ? "" : "s"} raised while not live.`);
   alarm.critical(missedCritical);
   missedCritical = [];
 });
@@ -72,6 +86,25 @@ async function refreshCamera(id) {
   else if (result.ok || result.status === 404) wall.removeCamera(id);
   wall.render();
 }
+
+/** After a reconnect: the "camera" messages sent meanwhile are lost, so compare the whole list. */
+async function reconcileCameras() {
+  const found = [];
+  for (let url = "/api/cameras/?enabled=true"; url;) {
+    const result = await api("GET", url);
+    if (!result.ok) return;
+    found.push(...result.data.results);
+    url = result.data.next ? new URL(result.data.next).pathname + new URL(result.data.next).search : "";
+  }
+  const ids = new Set(found.map((camera) => camera.id));
+  [...wall.tiles.keys()].filter((id) => !ids.has(id)).forEach((id) => wall.removeCamera(id));
+  found.forEach((camera) => wall.addCamera({ id: camera.id, name: camera.name }));
+  wall.render();
+}
+let eventsOpened = 0;
+eventsSocket.addEventListener("open", () => {
+  if (++eventsOpened > 1) reconcileCameras();
+});
 
 // Quick actions on a row; "Handle…" opens the dialog with all of them and the history.
 $("alerts").addEventListener("click", async (e) => {
@@ -93,7 +126,7 @@ $("alerts").addEventListener("click", async (e) => {
     feed.upsert(result.event);
     message.textContent = "";
   } else {
-    message.textContent = `${event.rule_name} on ${event.camera_name}: ${result.message}`;
+    say(`${event.rule_name} on ${event.camera_name}: ${result.message}`);
   }
 });
 

@@ -100,6 +100,8 @@ function apply(raw, action) {
   renderFacts(event);
 }
 
+renderFacts(current); // the same words as after a live update (full names, local time)
+
 const socket = new ReconnectingSocket("/ws/events/");
 socket.addEventListener("message", (e) => {
   const message = /** @type {CustomEvent} */ (e).detail;

@@ -92,11 +92,15 @@ export class Alarm {
     const title = urgent.length === 1 ? `Critical: ${first.rule_name} on ${first.camera_name}` : `${urgent.length} critical alerts`;
     const body = urgent.length === 1 ? `${first.class_name || "Alert"} · ${new Date(first.created_at).toLocaleTimeString()}`
       : urgent.map((event) => `${event.rule_name} on ${event.camera_name}`).slice(0, 4).join("\n");
-    // Notification text is plain text by specification: no HTML is interpreted.
-    const notification = new Notification(title, { body, tag: `vigil-${first.id}` });
-    notification.addEventListener("click", () => {
-      window.focus();
-      notification.close();
-    });
+    try {
+      // Notification text is plain text by specification: no HTML is interpreted.
+      const notification = new Notification(title, { body, tag: `vigil-${first.id}` });
+      notification.addEventListener("click", () => {
+        window.focus();
+        notification.close();
+      });
+    } catch {
+      // some browsers allow notifications only from a service worker: the feed still shows it
+    }
   }
 }

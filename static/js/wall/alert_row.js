@@ -18,6 +18,7 @@ export class AlertRow {
     thumbLink.tabIndex = -1; // the rule's link is the one to tab to
     this.thumb = /** @type {HTMLImageElement} */ (el("img", "thumb"));
     this.thumb.loading = "lazy";
+    this.thumb.addEventListener("error", () => { thumbLink.hidden = true; }); // deleted by retention, say
     thumbLink.append(this.thumb);
     const body = el("div", "body");
     const head = el("div", "alert-head");

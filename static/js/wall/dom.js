@@ -1,18 +1,8 @@
 // DOM helpers: elements get text through textContent only.
 
-/**
- * Create an element with an optional class and text.
- * @param {string} tag
- * @param {string} [className]
- * @param {string} [text]
- * @returns {HTMLElement}
- */
-export function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+import { el } from "../configure/api.js";
+
+export { el };
 
 /**
  * A `<button type="button">` with its action name in `data-action`.

@@ -95,6 +95,9 @@ const ACTION_TEXT = {
  */
 export function actionSentence(action) {
   const who = personName(action.user) || action.user_name || "Someone";
+  if (action.action === "assign" && action.user && action.assignee && action.user.id === action.assignee.id) {
+    return `${who} took it on`;
+  }
   let text = `${who} ${ACTION_TEXT[action.action] || action.action}`;
   const assignee = personName(action.assignee) || action.assignee_name;
   if ((action.action === "assign" || action.action === "escalate") && assignee) text += ` to ${assignee}`;

@@ -80,7 +80,8 @@ export function drawBoxes(ctx, boxes, size) {
     ctx.lineWidth = 2;
     ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
     ctx.restore();
-    const track = item.track_id !== null && item.track_id !== undefined ? ` #${item.track_id}` : "";
+    // Untracked detections (no id, or the tracker's negative "not confirmed yet") get no number.
+    const track = Number.isInteger(item.track_id) && item.track_id >= 0 ? ` #${item.track_id}` : "";
     const text = `${item.class_name || "object"} ${Math.round((Number(item.confidence) || 0) * 100)}%${track}`;
     // Above the box, or inside its top edge when the box touches the top of the picture.
     label(ctx, text, x1 + 3, y1 > 18 ? y1 - 5 : y1 + 15, color);

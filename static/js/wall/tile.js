@@ -37,7 +37,7 @@ export class Tile {
     this.open.type = "button";
     this.canvas = /** @type {HTMLCanvasElement} */ (el("canvas", "tile-canvas"));
     this.canvas.setAttribute("role", "img");
-    this.note = el("p", "tile-note", "Waiting for the first picture…");
+    this.note = el("span", "tile-note", "Waiting for the first picture…"); // a button holds phrasing content only
     this.open.append(this.canvas, this.note);
     this.open.addEventListener("click", () => onOpen(camera.id));
     this.name = el("span", "tile-name");

@@ -109,9 +109,17 @@ export class LiveWall {
     this.render();
   }
 
-  /** @param {number} step */
+  /** Next or previous page; with one camera enlarged, the next or previous camera. @param {number} step */
   turn(step) {
-    this.enlarged = null;
+    if (this.enlarged !== null) {
+      const next = this.order[this.order.indexOf(this.enlarged) + step];
+      if (next !== undefined) {
+        this.page = Math.floor(this.order.indexOf(next) / this.layout);
+        this.enlarged = next;
+        this.render();
+      }
+      return;
+    }
     this.page = Math.min(this.pages - 1, Math.max(0, this.page + step));
     this.render();
   }
@@ -156,8 +164,11 @@ export class LiveWall {
     layouts.querySelectorAll("[data-layout]").forEach((button) => {
       button.setAttribute("aria-pressed", String(Number(/** @type {HTMLElement} */ (button).dataset.layout) === this.layout));
     });
-    prev.disabled = this.enlarged === null && this.page === 0;
-    next.disabled = this.enlarged === null && this.page >= this.pages - 1;
+    const at = this.enlarged !== null ? this.order.indexOf(this.enlarged) : -1;
+    prev.disabled = this.enlarged !== null ? at <= 0 : this.page === 0;
+    next.disabled = this.enlarged !== null ? at >= this.order.length - 1 : this.page >= this.pages - 1;
+    prev.setAttribute("aria-label", this.enlarged !== null ? "Previous camera" : "Previous page");
+    next.setAttribute("aria-label", this.enlarged !== null ? "Next camera" : "Next page");
     setText(pageText, this.enlarged !== null ? this.tiles.get(this.enlarged)?.camera.name || ""
       : `Page ${this.page + 1} of ${this.pages}`);
     back.hidden = this.enlarged === null;
