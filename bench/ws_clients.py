@@ -20,9 +20,19 @@ def _cpu_s() -> float:
     return times.user + times.system
 
 
+async def _connect(url: str, headers: dict[str, str]) -> Any:
+    """Connect as a browser would: a refused or dropped handshake is tried again after a while."""
+    for attempt in range(6):
+        try:
+            return await websockets.connect(url, additional_headers=headers, max_queue=None)
+        except (OSError, websockets.exceptions.InvalidHandshake):
+            await asyncio.sleep(0.5 * 2**attempt)
+    return await websockets.connect(url, additional_headers=headers, max_queue=None)
+
+
 async def _events_client(url: str, headers: dict[str, str], opened: asyncio.Queue[None], out: Deliveries) -> None:
     ids, latencies = out
-    async with websockets.connect(url, additional_headers=headers, max_queue=None) as socket:
+    async with await _connect(url, headers) as socket:
         opened.put_nowait(None)
         async for raw in socket:
             received = time.time()
@@ -40,7 +50,7 @@ async def _events_clients(port: int, session: str, clients: int, pipe: Connectio
     tasks = []
     for out in results:
         tasks.append(asyncio.create_task(_events_client(url, headers, opened, out)))
-        await asyncio.sleep(0.005)  # not all in the same millisecond
+        await asyncio.sleep(0.01)  # not all in the same millisecond
     for _ in range(clients):
         await asyncio.wait_for(opened.get(), 60)
     pipe.send(("connected", _cpu_s()))
@@ -64,7 +74,7 @@ def events_clients(port: int, session: str, clients: int, pipe: Connection) -> N
 
 async def _live_client(url: str, headers: dict[str, str], cameras: list[int], opened: asyncio.Queue[None],
                        frames: dict[int, int]) -> None:
-    async with websockets.connect(url, additional_headers=headers, max_queue=None) as socket:
+    async with await _connect(url, headers) as socket:
         await socket.send(json.dumps({"type": "subscribe", "cameras": cameras}))
         opened.put_nowait(None)
         async for raw in socket:

@@ -19,7 +19,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -51,12 +51,14 @@ class UserRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+@extend_schema_field(UserRefSerializer(allow_null=True))
 class _UserRefField(serializers.Field):
     def to_representation(self, value: Any) -> Any:
         return user_ref(value)
 
 
 class EventSerializer(serializers.ModelSerializer):
+    camera_id = serializers.IntegerField(read_only=True, help_text="The same as camera, as the socket's events name it")
     camera_name = serializers.CharField(source="camera.name", read_only=True)
     snapshot_url = serializers.SerializerMethodField()
     crop_url = serializers.SerializerMethodField()
@@ -70,7 +72,7 @@ class EventSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = [
-            "id", "camera", "camera_name", "rule", "rule_name", "track_id", "class_name", "confidence",
+            "id", "camera", "camera_id", "camera_name", "rule", "rule_name", "track_id", "class_name", "confidence",
             "severity", "status", "captured_at", "created_at", "updated_at", "snapshot_url", "crop_url",
             "clip_url", "clip_status", "clip_detail", "event_url", "detection", "evidence",
             "acknowledged_by", "acknowledged_at", "assigned_to", "escalation", "resolved_by", "resolved_at",
@@ -212,6 +214,13 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Event]:
         return super().get_queryset().filter(camera__in=visible_cameras(self.request.user))
+
+    @extend_schema(parameters=[OpenApiParameter(
+        "after", int, description="Back-fill: the events with an id above this one, oldest first, paged by "
+        "last_id/next instead of the cursor ({last_id, next, results}); 0: from the first event.",
+    )])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     @property
     def paginator(self) -> BasePagination | None:

@@ -65,6 +65,7 @@ class CameraGroupsConsumer(AsyncJsonWebsocketConsumer):
         self.user_id = user.pk
         self.camera_ids = set()
         self.event_hub = get_event_hub()
+        self._refreshing = asyncio.Lock()  # the periodic refresh and a message's may overlap
         visible = await visible_for(self.user_id, *self.permissions)
         if visible is None:
             await self.close(code=CLOSE_FORBIDDEN)
@@ -98,11 +99,12 @@ class CameraGroupsConsumer(AsyncJsonWebsocketConsumer):
 
     async def refresh(self) -> set[int] | None:
         """Re-read what the user may see; None (and the socket closed) when nothing any more."""
-        visible = await visible_for(self.user_id, *self.permissions)
-        if visible is None:
-            await self.close(code=CLOSE_FORBIDDEN)
-            return None
-        return await self._follow(visible)
+        async with self._refreshing:
+            visible = await visible_for(self.user_id, *self.permissions)
+            if visible is None:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return None
+            return await self._follow(visible)
 
     async def _refresh_now_and_then(self) -> None:
         while True:

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 
 from cameras.models import Camera, Rule, Severity
 
@@ -131,7 +131,7 @@ class Event(models.Model):
         if not self._state.adding:
             super().save(*args, **kwargs)
             return
-        using = kwargs.get("using") or "default"
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using, savepoint=False):
             lock_event_inserts(using)
             super().save(*args, **kwargs)

@@ -3,8 +3,6 @@ publishes them, with their boxes, zones and health; newest-only for a slow clien
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 
 import cv2
 import numpy as np
@@ -13,35 +11,11 @@ from channels.db import database_sync_to_async as sync_to_async
 
 from cameras.models import Camera, CameraStatus, Region
 from cameras.services import add_camera
-from events.live import store_frame, unpack_frame
+from events.live import store_frame
 from events.live_consumer import WINDOW
 from events.live_hub import OFFLINE_AFTER_S, STALE_AFTER_S, camera_health
 from tests.event_data import live_header, restricted_camera, small_jpeg
-from tests.sockets import open_socket
-
-live_db = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-async def receive(socket, timeout=5.0):
-    """The next message: a dict for JSON, ``(header, jpeg)`` for a frame."""
-    output = await socket.receive_output(timeout)
-    assert output["type"] == "websocket.send", output
-    if output.get("bytes") is not None:
-        return unpack_frame(output["bytes"])
-    return json.loads(output["text"])
-
-
-async def receive_until(socket, predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        message = await receive(socket, max(0.1, deadline - time.monotonic()))
-        if predicate(message):
-            return message
-
-
-def is_frame(message) -> bool:
-    return isinstance(message, tuple)
-
+from tests.sockets import is_frame, open_socket, receive, receive_until
 
 async def publish(redis_client, camera_id, **header):
     await sync_to_async(store_frame)(redis_client, live_header(camera_id, **header), small_jpeg())

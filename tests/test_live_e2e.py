@@ -11,8 +11,7 @@ import pytest
 from channels.db import database_sync_to_async as sync_to_async
 
 from cameras.services import add_camera
-from tests.sockets import open_socket
-from tests.test_live_consumer import is_frame, receive
+from tests.sockets import is_frame, open_socket, receive
 from workers.runtime import build_stream_host
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

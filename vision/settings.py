@@ -166,6 +166,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.models.EventStatus.choices",
+        "CameraStatusEnum": "cameras.models.CameraStatus.choices",
         "ReviewActionEnum": "review.models.Action.choices",
         "ReviewItemActionEnum": "review.models.ITEM_ACTION_CHOICES",
         "ReviewBulkActionEnum": "review.models.BULK_ACTION_CHOICES",

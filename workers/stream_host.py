@@ -123,7 +123,7 @@ class StreamHost:
                 one batch per core on a single-threaded session keeps every core busy
                 without the intra-op synchronisation of one multi-threaded run; on a GPU,
                 a second thread prepares and decodes batches while the GPU computes.
-            live_fps: how often per camera the annotated frame is published for live view.
+            live_fps: how often per camera the live frame (picture and boxes) is published.
             realtime_files: play file sources at their own rate, like cameras; off, they are
                 decoded as fast as possible (benchmarks, replays).
             review: keeps detections for review and checks events against the false-positive
