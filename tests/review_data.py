@@ -16,6 +16,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 
+from cameras.services import add_camera
 from events.publisher import camera_group
 from tests.conftest import MEDIA_DIR
 
@@ -64,6 +65,18 @@ def detect_clip(path: Path, frames: range) -> list[Seen]:
 def car_clip() -> list[Seen]:
     """Detections every third frame of the clip where cars pass (about 2 s of detector time)."""
     return detect_clip(CLIP, range(55, 345, 3))
+
+
+@pytest.fixture
+def lot(media_root):
+    """A camera the stored review items belong to."""
+    return add_camera(name="Parking lot", stream_url="rtsp://lot.example/1")
+
+
+@pytest.fixture
+def items(lot, car_clip, media_root):
+    """Review items of the car clip's detections, as the worker stores them for events."""
+    return store_items(lot, car_clip, media_root)
 
 
 def store_items(camera, seen: list[Seen], media_root: Path, *, reason: str = "event",

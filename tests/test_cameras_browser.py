@@ -12,7 +12,7 @@ from cameras.models import Camera
 from cameras.services import add_camera
 from tests.pipeline.rtsp_server import free_tcp_port
 from tests.test_event_page import sign_in
-from tests.test_stack_browser import CHROMIUM_ARGS
+from tests.stack_helpers import CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.django_db, pytest.mark.browser]
 

@@ -5,23 +5,16 @@ must then create events of those rules on a real sample video (people crossing a
 """
 from __future__ import annotations
 
-import base64
-import json
 import re
-import signal
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from tests.pipeline.rtsp_server import free_tcp_port
-from tests.test_stack_browser import CHROMIUM_ARGS, Stack, _wait_http
+from tests.stack_helpers import CHROMIUM_ARGS, RunningStack, running_stack
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -38,49 +31,16 @@ def until(condition: Callable[[], T | None], timeout_s: float, what: str) -> T:
     return value
 
 
-@dataclass
-class Running:
-    base: str
-    password: str
-    stack: Stack
-
-    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-        """Call the REST API as the admin (HTTP basic auth: no CSRF, no browser)."""
-        token = base64.b64encode(f"admin:{self.password}".encode()).decode()
-        request = urllib.request.Request(
-            self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as err:
-            status, raw = err.code, err.read()
-        try:
-            return status, json.loads(raw) if raw else None
-        except ValueError:  # not JSON (a crash page): keep it for the assertion message
-            return status, raw.decode(errors="replace")[-2000:]
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory, shared_media: Path) -> Iterator[RunningStack]:
+    with running_stack(tmp_path_factory.mktemp("configure-stack") / "data", shared_media) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory, shared_media: Path) -> Iterator[Running]:
-    port = free_tcp_port()
-    stack = Stack(tmp_path_factory.mktemp("configure-stack") / "data", shared_media, port)
-    try:
-        password = stack.wait_for_line(r"password: (\S+)", timeout=300).group(1)
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/healthz?component=web", timeout=120)
-        yield Running(base, password, stack)
-    finally:
-        stack.proc.send_signal(signal.SIGINT)
-        code = stack.proc.wait(60)
-    assert code == 0, "".join(stack.lines)[-3000:]
-
-
-@pytest.fixture(scope="module")
-def plaza(running: Running, shared_media: Path) -> int:
+def plaza(running: RunningStack, shared_media: Path) -> int:
     """The camera the rules run on: added first, so the worker warms up while other tests run."""
-    status, camera = running.api(
+    status, camera = running.call(
         "POST", "/api/cameras/", {"name": "Plaza", "stream_url": str(shared_media / "vtest_480x360.avi")}
     )
     assert status == 201, camera
@@ -96,7 +56,7 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, running: Running, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
+def page(browser: Browser, running: RunningStack, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
     page = browser.new_page(viewport=VIEWPORT)
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
@@ -116,7 +76,7 @@ def page(browser: Browser, running: Running, artifacts: Path, request: pytest.Fi
 # ---- page helpers ------------------------------------------------------------------------
 
 
-def open_configure(page: Page, running: Running, camera_id: int) -> None:
+def open_configure(page: Page, running: RunningStack, camera_id: int) -> None:
     page.goto(f"{running.base}/cameras/{camera_id}/configure/")
     page.wait_for_selector("[data-snapshot]:not([hidden])", timeout=30_000)
 
@@ -182,10 +142,10 @@ def close_to(a: list[float], b: tuple[float, float], tolerance: float = 0.006) -
 
 
 def test_the_editor_drags_inserts_and_deletes_corners_and_shows_the_apis_errors(
-    page: Page, running: Running, plaza: int, shared_media: Path, artifacts: Path
+    page: Page, running: RunningStack, plaza: int, shared_media: Path, artifacts: Path
 ) -> None:
     # A camera without a picture: the page says why, and the editor still works on a blank frame.
-    status, dark = running.api(
+    status, dark = running.call(
         "POST", "/api/cameras/", {"name": "Dark", "stream_url": "rtsp://127.0.0.1:9/none", "enabled": False}
     )
     assert status == 201, dark
@@ -196,7 +156,7 @@ def test_the_editor_drags_inserts_and_deletes_corners_and_shows_the_apis_errors(
     page.screenshot(path=str(artifacts / "configure-no-picture.png"))
 
     # A disabled camera: no worker runs it, the snapshot comes straight from the file.
-    status, camera = running.api(
+    status, camera = running.call(
         "POST", "/api/cameras/",
         {"name": "Editor", "stream_url": str(shared_media / "vtest_480x360.avi"), "enabled": False},
     )
@@ -249,7 +209,7 @@ def test_the_editor_drags_inserts_and_deletes_corners_and_shows_the_apis_errors(
     assert "at least 3 corners" in page.inner_text("[data-shape-errors]")
     saved = save_shape(page, "Square")
     assert not saved["errors"]
-    status, region = running.api("GET", f"/api/regions/{saved['id']}/")
+    status, region = running.call("GET", f"/api/regions/{saved['id']}/")
     assert status == 200 and len(region["points"]) == 3
     assert close_to(region["points"][2], (1.0, 0.8)), region["points"]
 
@@ -283,7 +243,7 @@ def test_the_editor_drags_inserts_and_deletes_corners_and_shows_the_apis_errors(
     assert save_shape(page, "Gate")["direction"] == "a_to_b"
 
     # A region that rules use cannot be deleted: the API's 409 message is shown, the shape stays.
-    status, rule = running.api("POST", "/api/rules/", {
+    status, rule = running.call("POST", "/api/rules/", {
         "camera": camera["id"], "name": "Through the gate", "trigger": "cross", "region": gate["id"],
         "object_classes": ["person"],
     })
@@ -308,7 +268,7 @@ def test_the_editor_drags_inserts_and_deletes_corners_and_shows_the_apis_errors(
 
 
 def test_rules_drawn_and_made_in_the_browser_create_events_with_their_evidence(
-    page: Page, running: Running, plaza: int, artifacts: Path
+    page: Page, running: RunningStack, plaza: int, artifacts: Path
 ) -> None:
     started = time.monotonic()
     open_configure(page, running, plaza)
@@ -355,14 +315,14 @@ def test_rules_drawn_and_made_in_the_browser_create_events_with_their_evidence(
     page.wait_for_selector("[data-rule-form]", state="hidden")
     assert "Person crosses Crossing either way" in page.inner_text("[data-rule-list]")
 
-    status, camera = running.api("GET", f"/api/cameras/{plaza}/")
+    status, camera = running.call("GET", f"/api/cameras/{plaza}/")
     rules = {rule["name"]: rule for rule in camera["rules"]}
     loiter, cross = rules["Lingering on the walkway"], rules["Crossing the walkway"]
     assert (loiter["trigger"], loiter["region"], loiter["duration_seconds"]) == ("loiter", zone["id"], 3.0)
     assert (cross["trigger"], cross["region"], cross["object_classes"]) == ("cross", line["id"], ["person"])
 
     def first_event(rule_id: int) -> dict[str, Any] | None:
-        status, events = running.api("GET", f"/api/events/?rule={rule_id}")
+        status, events = running.call("GET", f"/api/events/?rule={rule_id}")
         return events["results"][0] if status == 200 and events["results"] else None
 
     loiter_event = until(lambda: first_event(loiter["id"]), 90, "a loitering event")

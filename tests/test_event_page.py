@@ -16,7 +16,7 @@ from events.models import Detection, Event
 from events.payloads import event_payload
 from events.views import duration_text, explain, plural
 from tests.conftest import client_for
-from tests.test_stack_browser import CHROMIUM_ARGS
+from tests.stack_helpers import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.django_db
 

@@ -9,19 +9,9 @@ from cameras.services import add_camera
 from events.models import Event
 from review.models import Correction, ItemStatus, ReviewItem, Suppression
 from tests.conftest import client_for
-from tests.review_data import car_clip, drain, listen, store_items  # noqa: F401 (fixture)
+from tests.review_data import car_clip, drain, items, listen, lot, store_items  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lot(media_root):
-    return add_camera(name="Parking lot", stream_url="rtsp://lot.example/1")
-
-
-@pytest.fixture
-def items(lot, car_clip, media_root):
-    return store_items(lot, car_clip, media_root)
 
 
 def post(client, url, data=None):

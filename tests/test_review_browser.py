@@ -22,7 +22,7 @@ from review.memory import match_false_positive
 from review.models import Correction, ItemStatus, ReviewItem, Suppression
 from tests.review_data import car_clip, store_items  # noqa: F401 (fixture)
 from tests.test_event_page import sign_in
-from tests.test_stack_browser import CHROMIUM_ARGS
+from tests.stack_helpers import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ from review.models import Correction, ReviewItem, Suppression
 from review.views import class_names
 from tests.conftest import client_for
 from tests.test_event_page import sign_in
-from tests.test_stack_browser import CHROMIUM_ARGS
+from tests.stack_helpers import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.django_db
 

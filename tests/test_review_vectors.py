@@ -10,21 +10,11 @@ from review.memory import match_false_positive
 from review.models import ItemStatus, ReviewItem
 from review.queue import RANDOM_EVERY, queue_page, random_before, ranked, slots
 from review.vectors import nearest
-from tests.review_data import car_clip, store_items  # noqa: F401 (fixture)
+from tests.review_data import car_clip, items, lot, store_items  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
 MODEL = ("mobilenetv2_embed", "12-int8-embed")
-
-
-@pytest.fixture
-def lot(media_root):
-    return add_camera(name="Parking lot", stream_url="rtsp://lot.example/1")
-
-
-@pytest.fixture
-def items(lot, car_clip, media_root):
-    return store_items(lot, car_clip, media_root)
 
 
 def cosine(a, b) -> float:

@@ -7,73 +7,16 @@ and checks that nothing is left running.
 """
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import psutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import REPO
 from tests.pipeline.rtsp_server import free_tcp_port
+from tests.stack_helpers import CHROMIUM_ARGS, Stack, wait_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
-
-
-class Stack:
-    def __init__(self, data_dir: Path, video_dir: Path, port: int) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-        env.update(
-            VIGIL_DATA_DIR=str(data_dir), VIGIL_VIDEO_DIR=str(video_dir), VIGIL_PORT=str(port),
-            VIGIL_CONFIG_POLL_SECONDS="1", PYTHONUNBUFFERED="1",
-        )
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "vision.stack"], cwd=REPO, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def wait_for_line(self, pattern: str, timeout: float) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if match := re.search(pattern, line):
-                    return match
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no line matching {pattern!r}; output:\n{''.join(self.lines)[-4000:]}")
-
-
-def _wait_http(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"{url} did not answer 200 in {timeout}s")
 
 
 def test_it_shows_a_person_alert_live_after_adding_a_camera_in_the_browser(tmp_path, shared_media, artifacts):
@@ -83,7 +26,7 @@ def test_it_shows_a_person_alert_live_after_adding_a_camera_in_the_browser(tmp_p
     descendants: list[psutil.Process] = []
     try:
         password = stack.wait_for_line(r"password: (\S+)", timeout=300).group(1)
-        _wait_http(f"{base}/healthz?component=web", timeout=120)
+        wait_http(f"{base}/healthz?component=web", timeout=120)
         descendants = psutil.Process(stack.proc.pid).children(recursive=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -120,8 +63,7 @@ def test_it_shows_a_person_alert_live_after_adding_a_camera_in_the_browser(tmp_p
             f"(camera added → alert on screen: {first_alert - added_at:.1f}s)"
         )
     finally:
-        stack.proc.send_signal(signal.SIGINT)
-        code = stack.proc.wait(60)
+        code = stack.stop()
     assert code == 0, "".join(stack.lines)[-3000:]
     time.sleep(1)
     left = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]

@@ -10,17 +10,11 @@ fill in every alert raised meanwhile, each once.
 """
 from __future__ import annotations
 
-import base64
-import json
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +22,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, sync_playwright
 
 from tests.conftest import REPO
-from tests.pipeline.rtsp_server import free_tcp_port
-from tests.test_stack_browser import CHROMIUM_ARGS, Stack, _wait_http
+from tests.stack_helpers import CHROMIUM_ARGS, RunningStack, running_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -48,24 +41,13 @@ if (window.Notification) {
 """
 
 
-@dataclass
-class Running:
-    base: str
-    password: str
-    data_dir: Path
-
+class Running(RunningStack):
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """The REST API as the admin (HTTP basic auth)."""
-        token = base64.b64encode(f"admin:{self.password}".encode()).decode()
-        request = urllib.request.Request(
-            self.base + path, method=method, data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as err:
-            raise AssertionError(f"{method} {path}: {err.code} {err.read()[:500]!r}") from None
+        """The REST API as the admin; an error status fails the test."""
+        status, answer = self.call(method, path, body)
+        if status >= 400:
+            raise AssertionError(f"{method} {path}: {status} {str(answer)[:500]!r}")
+        return answer
 
     def manage_shell(self, code: str) -> None:
         """Run Python in ``manage.py shell`` against the stack's own database."""
@@ -77,21 +59,12 @@ class Running:
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, shared_media: Path) -> Iterator[Running]:
-    port = free_tcp_port()
-    data_dir = tmp_path_factory.mktemp("wall-stack") / "data"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("VIGIL_CLIP_PRE_SECONDS", "2")  # short clips: ready a few seconds after their event
-        env.setenv("VIGIL_CLIP_POST_SECONDS", "4")  # ... yet long enough to see "Recording…" first
-        stack = Stack(data_dir, shared_media, port)
-    try:
-        password = stack.wait_for_line(r"password: (\S+)", timeout=300).group(1)
-        base = f"http://127.0.0.1:{port}"
-        _wait_http(f"{base}/healthz?component=web", timeout=120)
-        yield Running(base, password, data_dir)
-    finally:
-        stack.proc.send_signal(signal.SIGINT)
-        code = stack.proc.wait(60)
-    assert code == 0, "".join(stack.lines)[-3000:]
+    clips = {
+        "VIGIL_CLIP_PRE_SECONDS": "2",  # short clips: ready a few seconds after their event
+        "VIGIL_CLIP_POST_SECONDS": "4",  # ... yet long enough to see "Recording…" first
+    }
+    with running_stack(tmp_path_factory.mktemp("wall-stack") / "data", shared_media, clips) as stack:
+        yield Running(**vars(stack))
 
 
 def watch(page: Page, who: str, errors: list[str]) -> Page:

@@ -11,7 +11,7 @@ from cameras.services import add_camera
 from events.models import Detection, Event
 from tests.conftest import client_for
 from tests.test_event_page import sign_in
-from tests.test_stack_browser import CHROMIUM_ARGS
+from tests.stack_helpers import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-import onnx
 
 from workers.pipeline import yolox
 from workers.pipeline.catalogue import ModelSpec
@@ -23,8 +22,8 @@ from workers.pipeline.onnx_session import (  # noqa: F401  (some are re-exports 
     TENSORRT,
     check_image,
     choose_providers,
+    load_model,
     nvidia_driver_present,
-    open_session,
     with_dynamic_batch,
 )
 
@@ -74,33 +73,23 @@ class OnnxYoloxDetector:
         self.max_batch = max_batch
         self._pad_value = yolox.PAD_VALUE if pre.pad_value is None else pre.pad_value
 
-        model = onnx.load(str(model_path))
-        self._input_name = model.graph.input[0].name
-        self._output_name = model.graph.output[0].name
-        model_bytes = with_dynamic_batch(model, self._input_name, self._output_name).SerializeToString()
-
-        self._session = open_session(
-            model_bytes,
+        loaded = load_model(
+            model_path,
             label=spec.name,
-            providers=providers,
-            input_name=self._input_name,
+            output_name=None,
             item_shape=self._input_shape(1)[1:],
+            providers=providers,
             max_batch=max_batch,
             intra_op_threads=intra_op_threads,
         )
+        self._session, self._input_name, self._output_name = loaded.session, loaded.input_name, loaded.output_name
         self.providers: list[str] = self._session.get_providers()
-        self._check_io()
         self._session.run(None, {self._input_name: np.full(self._input_shape(1), self._pad_value, np.float32)})
         log.info("%s loaded from %s on %s", spec.name, model_path, ", ".join(self.providers))
 
     def _input_shape(self, batch: int) -> tuple[int, int, int, int]:
         width, height = self.spec.input_size
         return batch, 3, height, width
-
-    def _check_io(self) -> None:
-        model_input = self._session.get_inputs()[0]
-        if tuple(model_input.shape[1:]) != self._input_shape(1)[1:]:
-            raise ValueError(f"{self.spec.name}: model input is {model_input.shape}, spec says {self._input_shape(1)}")
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """Detect objects in each frame; see :class:`Detector`."""

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnx
 
 from workers.pipeline.catalogue import CATALOGUE, ModelFileError, ModelSpec, locate_model
 from workers.pipeline.drawing import crop
-from workers.pipeline.onnx_session import check_image, open_session, with_dynamic_batch
+from workers.pipeline.onnx_session import check_image, load_model
 from workers.pipeline.similarity import l2_normalise
 
 log = logging.getLogger(__name__)
@@ -60,25 +59,17 @@ class Embedder:
         self._multiplier = (pre.scale / std).reshape(3, 1, 1)
         self._offset = (np.array(pre.mean, np.float32) / std).reshape(3, 1, 1)
 
-        model = onnx.load(str(model_path))
-        self._input_name = model.graph.input[0].name
-        outputs = [output.name for output in model.graph.output]
-        if EMBEDDING_OUTPUT not in outputs:
-            raise ValueError(f"{spec.name} has no {EMBEDDING_OUTPUT!r} output (it has {', '.join(outputs)})")
-        model_bytes = with_dynamic_batch(model, self._input_name, EMBEDDING_OUTPUT).SerializeToString()
-        self._session = open_session(
-            model_bytes,
+        loaded = load_model(
+            model_path,
             label=spec.name,
-            providers=providers,
-            input_name=self._input_name,
+            output_name=EMBEDDING_OUTPUT,
             item_shape=self._input_shape(1)[1:],
+            providers=providers,
             max_batch=max_batch,
             intra_op_threads=intra_op_threads,
         )
+        self._session, self._input_name = loaded.session, loaded.input_name
         self.providers: list[str] = self._session.get_providers()
-        model_input = self._session.get_inputs()[0]
-        if tuple(model_input.shape[1:]) != self._input_shape(1)[1:]:
-            raise ValueError(f"{spec.name}: model input is {model_input.shape}, spec says {self._input_shape(1)}")
         (warm,) = self._session.run([EMBEDDING_OUTPUT], {self._input_name: np.zeros(self._input_shape(1), np.float32)})
         self.dim: int = warm.shape[1]
         """Length of each embedding (1280 for MobileNetV2)."""

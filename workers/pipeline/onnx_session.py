@@ -9,6 +9,8 @@ import ctypes
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -174,6 +176,53 @@ def open_session(
                 )
         return session
     raise RuntimeError(f"{label}: no execution provider could start (tried {', '.join(wanted)})")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    session: ort.InferenceSession
+    input_name: str
+    output_name: str
+
+
+def load_model(
+    model_path: Path,
+    *,
+    label: str,
+    output_name: str | None,
+    item_shape: tuple[int, ...],
+    providers: Sequence[str],
+    max_batch: int,
+    intra_op_threads: int | None = None,
+) -> LoadedModel:
+    """Load a batch-1 export, make its batch dynamic and open it (see :func:`open_session`).
+
+    Args:
+        output_name: the output to keep; ``None``: the model's first.
+        item_shape: what one batch item must look like (``(3, H, W)``), checked against the model.
+
+    Raises:
+        ValueError: the model has no such output, or its input is not ``item_shape``.
+    """
+    model = onnx.load(str(model_path))
+    input_name = model.graph.input[0].name
+    outputs = [output.name for output in model.graph.output]
+    output_name = output_name or outputs[0]
+    if output_name not in outputs:
+        raise ValueError(f"{label} has no {output_name!r} output (it has {', '.join(outputs)})")
+    session = open_session(
+        with_dynamic_batch(model, input_name, output_name).SerializeToString(),
+        label=label,
+        providers=providers,
+        input_name=input_name,
+        item_shape=item_shape,
+        max_batch=max_batch,
+        intra_op_threads=intra_op_threads,
+    )
+    model_input = session.get_inputs()[0]
+    if tuple(model_input.shape[1:]) != item_shape:
+        raise ValueError(f"{label}: model input is {model_input.shape}, spec says {(1, *item_shape)}")
+    return LoadedModel(session, input_name, output_name)
 
 
 def _provider_entry(

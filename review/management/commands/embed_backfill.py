@@ -14,30 +14,18 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from tqdm import tqdm
 
 from review.embedding import crops_of, detection_box
 from review.models import EMBEDDING_DIM, Correction, ReviewItem
+from vision.console import RawOutput
 from workers.pipeline.catalogue import ModelFileError
 from workers.pipeline.embedder import Embedder
 
 T = TypeVar("T")
-
-
-class _Raw:
-    """Django's OutputWrapper without the newline it appends to every write (tqdm redraws in place)."""
-
-    def __init__(self, wrapper: OutputWrapper) -> None:
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
 
 
 def _stale(queryset: QuerySet[Any], name: str, version: str) -> QuerySet[Any]:
@@ -70,7 +58,7 @@ class Command(BaseCommand):
         self.stdout.write(f"embeddings are {name} {version}; {skipped} skipped (frame missing), {left} left")
 
     def _progress(self, total: int, what: str) -> tqdm:
-        return tqdm(total=total, unit=what, desc=f"re-embedding {what}s", file=_Raw(self.stderr))
+        return tqdm(total=total, unit=what, desc=f"re-embedding {what}s", file=RawOutput(self.stderr))
 
     def _items(self, embedder: Embedder, batch: int) -> int:
         spec = embedder.spec

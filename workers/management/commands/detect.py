@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from vision.console import RawOutput
 from workers.pipeline.catalogue import CATALOGUE, ModelFileError, locate_model
 from workers.pipeline.detector import OnnxYoloxDetector
 from workers.pipeline.offline import (
@@ -53,19 +54,6 @@ def _fraction(text: str) -> float:
     if not 0 <= value <= 1:
         raise ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
-
-
-class _Raw:
-    """Django's OutputWrapper without the newline it appends to every write (for tqdm and the writers)."""
-
-    def __init__(self, wrapper: OutputWrapper) -> None:
-        self._wrapper = wrapper
-
-    def write(self, text: str) -> None:
-        self._wrapper.write(text, ending="")
-
-    def flush(self) -> None:
-        self._wrapper.flush()
 
 
 class Command(BaseCommand):
@@ -175,7 +163,7 @@ class Command(BaseCommand):
                     total=total,
                     unit="frame",
                     desc=source.kind if source.is_stream else Path(source.url).name,
-                    file=_Raw(self.stderr),
+                    file=RawOutput(self.stderr),
                     disable=verbosity == 0,
                     dynamic_ncols=True,
                 ) as bar:
@@ -205,7 +193,7 @@ class Command(BaseCommand):
     @contextlib.contextmanager
     def _open_out(self, out: str) -> Iterator[TextSink]:
         if out == "-":
-            yield _Raw(self.stdout)
+            yield RawOutput(self.stdout)
             return
         try:
             f: TextIO = open(out, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
