@@ -24,10 +24,12 @@ def fresh_cameras(count: int, video: Path, *, detect_fps: float) -> list[int]:
 
 @contextlib.contextmanager
 def running_host(detector: Detector, **options: Any) -> Iterator[StreamHost]:
-    from workers.runtime import inference_threads
+    from workers.runtime import inference_threads, tune_for_streams
 
+    tune_for_streams()  # as the stream worker does
     get_redis().flushdb()  # the bench's own Redis: no leases left from an earlier run
     options.setdefault("inference_threads", inference_threads())
+    options.setdefault("decode_threads", settings.VIGIL_DECODE_THREADS)
     host = StreamHost(
         detector=detector,
         redis_client=get_redis(),

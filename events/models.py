@@ -75,6 +75,9 @@ def lock_event_inserts(using: str) -> None:
 
 class EventQuerySet(models.QuerySet["Event"]):
     def bulk_create(self, objs: Iterable[Event], *args: Any, **kwargs: Any) -> list[Event]:  # type: ignore[override]
+        objs = list(objs)
+        if not objs:  # nothing to order: no lock (the stream sink calls this for every batch)
+            return objs
         with transaction.atomic(using=self.db, savepoint=False):
             lock_event_inserts(self.db)
             return super().bulk_create(objs, *args, **kwargs)

@@ -84,7 +84,7 @@ class ReviewWriter:
             pending.append(PendingItem(position, pick, f"{stem}.jpg", f"{stem}-{pick.index}.jpg", vector))
         return pending
 
-    def store(self, pending: list[PendingItem], rows: list[list[Detection]], events: list[Event]) -> set[int]:
+    def store(self, pending: list[PendingItem], rows: Sequence[Sequence[Detection]], events: list[Event]) -> set[int]:
         """Write the review items; the ids of the events suppressed as repeats of false positives."""
         if not pending:
             return set()

@@ -18,7 +18,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import redis
@@ -64,24 +65,77 @@ class FrameOutcome:
     record: bool = True
 
 
-def copy_insert(rows: list[Detection]) -> None:
-    """Insert detections with COPY, which costs the server and the client less than a
-    multi-row INSERT at hundreds of rows a second; ids are drawn from the table's sequence
-    first and set on the instances, so events can point at them."""
-    if not rows:
+class SavedDetections(Sequence[Detection]):
+    """One frame's detections as rows of the detection table.
+
+    The rows go to the database as plain tuples (:func:`copy_insert`); a
+    :class:`Detection` instance is only built for a row something points at (an event,
+    a review item), because building one per row costs more than writing it.
+    """
+
+    COLUMNS = (
+        "id", "camera_id", "captured_at", "track_id", "class_id", "class_name", "confidence",
+        "x1", "y1", "x2", "y2", "frame_width", "frame_height", "model_name", "model_version",
+    )  # fmt: skip
+
+    def __init__(self, outcome: FrameOutcome, spec: ModelSpec) -> None:
+        d = outcome.detections
+        height, width = outcome.image.shape[:2]
+        captured = datetime.fromtimestamp(outcome.captured_at, timezone.utc)
+        names = spec.class_names
+        self.ids: list[int] = []
+        self._values = [
+            (outcome.camera.id, captured, track if track >= 0 else None, class_id, names[class_id], confidence,
+             x1, y1, x2, y2, width, height, spec.name, spec.version)
+            for track, class_id, confidence, (x1, y1, x2, y2) in zip(
+                d.tracker_id.tolist(), d.class_id.tolist(), d.confidence.tolist(), d.xyxy.tolist(), strict=True
+            )
+        ]  # fmt: skip
+        self._built: dict[int, Detection] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> Detection: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Detection]: ...
+    def __getitem__(self, index: int | slice) -> Detection | list[Detection]:
+        """The saved row ``index`` as a :class:`Detection` (ids are set by :func:`copy_insert`)."""
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        if index not in self._built:
+            detection = Detection(**dict(zip(self.COLUMNS[1:], self._values[index], strict=True)))
+            detection.pk = self.ids[index]
+            detection._state.adding = False  # it is in the database (within this transaction)
+            self._built[index] = detection
+        return self._built[index]
+
+    def rows(self) -> Iterator[tuple[object, ...]]:
+        return ((pk, *values) for pk, values in zip(self.ids, self._values, strict=True))
+
+
+def copy_insert(frames: list[SavedDetections]) -> None:
+    """Insert the detections of ``frames`` with COPY, which costs the server and the client
+    less than a multi-row INSERT at hundreds of rows a second. Ids are drawn from the
+    table's sequence first, so events and review items can point at the rows."""
+    count = sum(len(frame) for frame in frames)
+    if not count:
         return
-    fields = [f for f in Detection._meta.concrete_fields if not f.primary_key]
     table = Detection._meta.db_table
-    columns = ", ".join(["id", *(f.column for f in fields)])
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [len(rows)]
+            f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", [count]
         )
-        for row, (pk,) in zip(rows, cursor.fetchall(), strict=True):
-            row.pk = pk
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row.pk, *(f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+        start = 0
+        for frame in frames:
+            frame.ids = ids[start : start + len(frame)]
+            start += len(frame)
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(SavedDetections.COLUMNS)}) FROM STDIN") as copy:
+            for frame in frames:
+                for row in frame.rows():
+                    copy.write_row(row)
 
 
 def save_media(media_root: Path, relative: str, data: bytes) -> None:
@@ -126,13 +180,8 @@ class Sink:
         pending = self._prepare_review(outcomes)
         events: list[Event] = []
         with transaction.atomic():
-            detection_rows: list[Detection] = []
-            per_outcome: list[list[Detection]] = []
-            for outcome in outcomes:
-                rows = self._detection_rows(outcome)
-                per_outcome.append(rows)
-                detection_rows.extend(rows)
-            copy_insert(detection_rows)
+            per_outcome = [SavedDetections(outcome, self.spec) for outcome in outcomes]
+            copy_insert(per_outcome)
             for outcome, rows in zip(outcomes, per_outcome, strict=True):
                 outcome_events = self._event_rows(outcome, rows, files.get(id(outcome), ("", "")))
                 if self.clips is not None and outcome_events:  # one clip for the events of a frame
@@ -167,7 +216,7 @@ class Sink:
             log.exception("review sampling failed; the batch is written without it", extra={"frames": len(outcomes)})
             return []
 
-    def _store_review(self, pending: list[PendingItem], rows: list[list[Detection]], events: list[Event]) -> set[int]:
+    def _store_review(self, pending: list[PendingItem], rows: list[SavedDetections], events: list[Event]) -> set[int]:
         """Review items and suppressions in a savepoint of the batch's transaction; the suppressed event ids."""
         if self.review is None or not pending:
             return set()
@@ -178,32 +227,7 @@ class Sink:
             log.exception("review items not stored; events are alerted unchecked", extra={"events": len(events)})
             return set()
 
-    def _detection_rows(self, outcome: FrameOutcome) -> list[Detection]:
-        height, width = outcome.image.shape[:2]
-        captured = datetime.fromtimestamp(outcome.captured_at, timezone.utc)
-        d = outcome.detections
-        names = self.spec.class_names
-        return [
-            Detection(
-                camera_id=outcome.camera.id,
-                captured_at=captured,
-                track_id=int(d.tracker_id[i]) if d.tracker_id[i] >= 0 else None,
-                class_id=int(d.class_id[i]),
-                class_name=names[int(d.class_id[i])],
-                confidence=float(d.confidence[i]),
-                x1=float(d.xyxy[i, 0]),
-                y1=float(d.xyxy[i, 1]),
-                x2=float(d.xyxy[i, 2]),
-                y2=float(d.xyxy[i, 3]),
-                frame_width=width,
-                frame_height=height,
-                model_name=self.spec.name,
-                model_version=self.spec.version,
-            )
-            for i in range(len(d))
-        ]
-
-    def _event_rows(self, outcome: FrameOutcome, rows: list[Detection], files: tuple[str, str]) -> list[Event]:
+    def _event_rows(self, outcome: FrameOutcome, rows: SavedDetections, files: tuple[str, str]) -> list[Event]:
         events = []
         snapshot, crop_path = files
         captured = datetime.fromtimestamp(outcome.captured_at, timezone.utc)

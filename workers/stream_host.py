@@ -114,6 +114,7 @@ class StreamHost:
         live_fps: float = 5.0,
         realtime_files: bool = True,
         inference_threads: int = 1,
+        decode_threads: int = 0,
         review: ReviewWriter | None = None,
         clips: EventClips | None = None,
     ) -> None:
@@ -126,6 +127,7 @@ class StreamHost:
             live_fps: how often per camera the live frame (picture and boxes) is published.
             realtime_files: play file sources at their own rate, like cameras; off, they are
                 decoded as fast as possible (benchmarks, replays).
+            decode_threads: FFmpeg decoding threads per camera (0: FFmpeg chooses).
             review: keeps detections for review and checks events against the false-positive
                 memory, on the sink's thread; ``None``: neither.
             clips: records a clip around each event from a per-camera buffer fed by the
@@ -142,6 +144,7 @@ class StreamHost:
         self.motion_gating = motion_gating
         self.live_interval_s = 1.0 / live_fps
         self.realtime_files = realtime_files
+        self.decode_threads = decode_threads
         self.leases = LeaseManager(redis_client, self.worker_id, lease_ttl_s)
         self.sink = BackgroundSink(
             Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client, review=review, clips=clips)
@@ -271,7 +274,8 @@ class StreamHost:
             return
         buffer = self.clips.buffer_for(config.id, config.name) if self.clips is not None else None
         source = FrameSource(
-            spec, name=config.name, realtime_files=self.realtime_files, on_frame=self._wake.set,
+            spec, name=config.name, realtime_files=self.realtime_files, decode_threads=self.decode_threads,
+            on_frame=self._wake.set,
             on_frame_captured=buffer.push if buffer is not None else None,
         )
         source.start()

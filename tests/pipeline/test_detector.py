@@ -14,7 +14,8 @@ from pycocotools.cocoeval import COCOeval
 
 from workers.pipeline.catalogue import CATALOGUE, locate_model
 from workers.pipeline.detector import CPU, CUDA, TENSORRT, OnnxYoloxDetector, choose_providers, with_dynamic_batch
-from workers.pipeline.yolox import letterbox
+from workers.pipeline.onnx_session import with_uint8_hwc_input
+from workers.pipeline.yolox import decode, decode_candidates, letterbox, postprocess
 
 PERSON = 0
 
@@ -52,6 +53,50 @@ def test_it_makes_the_batch_dimension_dynamic(model_dir: Path, yolox_spec, vtest
     apart = np.concatenate([session.run(None, {"images": batch[i : i + 1]})[0] for i in range(4)])
     assert together.shape == (4, 3549, 85)
     assert np.abs(together - apart).max() < 1e-4
+
+
+@pytest.mark.parametrize("threshold", [0.01, 0.3])
+def test_decoding_only_the_candidate_rows_finds_the_same_objects(model_dir: Path, yolox_spec, vtest_frames,
+                                                                  threshold) -> None:
+    """The detector skips rows whose objectness is below the threshold before decoding:
+    on real model output that must change nothing."""
+    session = ort.InferenceSession(str(locate_model(yolox_spec, model_dir)), providers=["CPUExecutionProvider"])
+    for i in (0, 60, 120):
+        canvas, ratio = letterbox(vtest_frames[i], (416, 416))
+        (raw,) = session.run(None, {"images": canvas[None]})
+        found = [
+            postprocess(*rows, ratio=ratio, frame_shape=vtest_frames[i].shape, conf_threshold=threshold, nms_iou=0.45)
+            for rows in (decode(raw[0], (416, 416)), decode_candidates(raw[0], (416, 416), threshold))
+        ]
+        assert len(found[0]) > 0
+        assert found[1].class_id.tolist() == found[0].class_id.tolist()
+        np.testing.assert_array_equal(found[1].xyxy, found[0].xyxy)
+        np.testing.assert_array_equal(found[1].confidence, found[0].confidence)
+
+
+def test_it_takes_uint8_pixels_with_outputs_unchanged(model_dir: Path, yolox_spec, vtest_frames) -> None:
+    path = str(locate_model(yolox_spec, model_dir))
+    floats = ort.InferenceSession(with_dynamic_batch(onnx.load(path), "images", "output").SerializeToString(),
+                                  providers=["CPUExecutionProvider"])
+    model = with_uint8_hwc_input(with_dynamic_batch(onnx.load(path), "images", "output"), "images")
+    onnx.checker.check_model(model)
+    pixels = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (given,) = pixels.get_inputs()
+    assert (given.name, given.type, given.shape) == ("images", "tensor(uint8)", ["batch", 416, 416, 3])
+    batch = np.stack([letterbox(vtest_frames[i], (416, 416))[0] for i in (0, 70)])
+    (expected,) = floats.run(None, {"images": batch})
+    (got,) = pixels.run(None, {"images": np.ascontiguousarray(batch.transpose(0, 2, 3, 1).astype(np.uint8))})
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_it_refuses_to_give_uint8_pixels_to_an_input_that_is_not_an_image() -> None:
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 4])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 4])],
+    )
+    with pytest.raises(ValueError, match="not a float"):
+        with_uint8_hwc_input(onnx.helper.make_model(graph), "x")
 
 
 def test_it_patches_reshapes_that_share_their_target_shape() -> None:

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from workers.pipeline.yolox import decode, letterbox, postprocess
+from workers.pipeline.yolox import decode, letterbox, letterbox_hwc, postprocess
 
 
 def _official_preproc(img: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, float]:
@@ -39,12 +39,16 @@ def test_it_keeps_bgr_pixels_0_to_255_pasted_top_left(vtest_frames) -> None:
     assert canvas.max() > 1
 
 
-def test_it_fills_a_given_batch_slot() -> None:
-    batch = np.zeros((2, 3, 416, 416), np.float32)
-    frame = np.full((100, 200, 3), 7, np.uint8)
-    canvas, _ = letterbox(frame, (416, 416), out=batch[1])
-    assert canvas is batch[1] or np.shares_memory(canvas, batch)
-    assert (batch[0] == 0).all() and batch[1, :, 0, 0].tolist() == [7, 7, 7] and batch[1, 0, -1, -1] == 114
+def test_it_letterboxes_straight_into_a_uint8_batch_slot(vtest_frames) -> None:
+    batch = np.zeros((2, 416, 416, 3), np.uint8)
+    canvas, ratio = letterbox_hwc(vtest_frames[0], (416, 416), out=batch[1])
+    assert np.shares_memory(canvas, batch) and (batch[0] == 0).all()
+    expected, expected_ratio = letterbox(vtest_frames[0], (416, 416))
+    assert ratio == expected_ratio
+    np.testing.assert_array_equal(batch[1].transpose(2, 0, 1).astype(np.float32), expected)
+    tall = np.full((200, 50, 3), 7, np.uint8)  # padded on the right, not below
+    letterbox_hwc(tall, (416, 416), out=batch[0])
+    assert batch[0, 0, 0].tolist() == [7, 7, 7] and (batch[0, :, 104:] == 114).all() and (batch[0, :, :104] == 7).all()
 
 
 def test_it_decodes_a_grid_cell() -> None:

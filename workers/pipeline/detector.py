@@ -71,7 +71,10 @@ class OnnxYoloxDetector:
         self.conf_threshold = conf_threshold
         self.nms_iou = nms_iou
         self.max_batch = max_batch
-        self._pad_value = yolox.PAD_VALUE if pre.pad_value is None else pre.pad_value
+        pad = yolox.PAD_VALUE if pre.pad_value is None else pre.pad_value
+        if pad != int(pad) or not 0 <= pad <= 255:
+            raise ValueError(f"{spec.name}: pad value {pad} is not a pixel value (0..255)")
+        self._pad_value = int(pad)
 
         loaded = load_model(
             model_path,
@@ -81,15 +84,16 @@ class OnnxYoloxDetector:
             providers=providers,
             max_batch=max_batch,
             intra_op_threads=intra_op_threads,
+            uint8_hwc_input=True,  # frames are letterboxed straight into the batch
         )
         self._session, self._input_name, self._output_name = loaded.session, loaded.input_name, loaded.output_name
         self.providers: list[str] = self._session.get_providers()
-        self._session.run(None, {self._input_name: np.full(self._input_shape(1), self._pad_value, np.float32)})
+        self._session.run(None, {self._input_name: np.full(self._input_shape(1), self._pad_value, np.uint8)})
         log.info("%s loaded from %s on %s", spec.name, model_path, ", ".join(self.providers))
 
     def _input_shape(self, batch: int) -> tuple[int, int, int, int]:
         width, height = self.spec.input_size
-        return batch, 3, height, width
+        return batch, height, width, 3
 
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """Detect objects in each frame; see :class:`Detector`."""
@@ -101,22 +105,24 @@ class OnnxYoloxDetector:
         return results
 
     def _detect_batch(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        batch = np.empty(self._input_shape(len(frames)), np.float32)
+        batch = np.empty(self._input_shape(len(frames)), np.uint8)
         ratios = [
-            yolox.letterbox(frame, self.spec.input_size, pad_value=self._pad_value, out=batch[i])[1]
+            yolox.letterbox_hwc(frame, self.spec.input_size, pad_value=self._pad_value, out=batch[i])[1]
             for i, frame in enumerate(frames)
         ]
         (raw,) = self._session.run([self._output_name], {self._input_name: batch})
-        boxes, scores, class_ids = yolox.decode(raw, self.spec.input_size)
-        return [
-            yolox.postprocess(
-                boxes[i],
-                scores[i],
-                class_ids[i],
-                ratio=ratios[i],
-                frame_shape=frame.shape,
-                conf_threshold=self.conf_threshold,
-                nms_iou=self.nms_iou,
+        results = []
+        for i, frame in enumerate(frames):
+            boxes, scores, class_ids = yolox.decode_candidates(raw[i], self.spec.input_size, self.conf_threshold)
+            results.append(
+                yolox.postprocess(
+                    boxes,
+                    scores,
+                    class_ids,
+                    ratio=ratios[i],
+                    frame_shape=frame.shape,
+                    conf_threshold=self.conf_threshold,
+                    nms_iou=self.nms_iou,
+                )
             )
-            for i, frame in enumerate(frames)
-        ]
+        return results

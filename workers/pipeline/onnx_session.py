@@ -5,6 +5,7 @@ for batch-1 exports, and the check every image input goes through.
 """
 from __future__ import annotations
 
+import copy
 import ctypes
 import logging
 from collections import Counter
@@ -123,6 +124,34 @@ def with_dynamic_batch(model: onnx.ModelProto, input_name: str, output_name: str
     return model
 
 
+def with_uint8_hwc_input(model: onnx.ModelProto, input_name: str) -> onnx.ModelProto:
+    """Make a float NCHW image input take uint8 NHWC pixels, in place, and return the model.
+
+    A Cast and a Transpose in front of the network do what the caller would otherwise do
+    in NumPy for every frame; both are exact (0..255 integers are exact in float32), so
+    the outputs do not change. The frame then goes into the batch with one resize, and a
+    GPU receives a quarter of the bytes. The input keeps its name.
+    """
+    graph = model.graph
+    (value,) = [v for v in graph.input if v.name == input_name]
+    dims = value.type.tensor_type.shape.dim
+    if value.type.tensor_type.elem_type != onnx.TensorProto.FLOAT or len(dims) != 4 or dims[1].dim_value != 3:
+        raise ValueError(f"input {input_name!r} is not a float (N, 3, H, W) image")
+    inner = f"{input_name}_nchw_float"
+    for node in graph.node:
+        node.input[:] = [inner if name == input_name else name for name in node.input]
+    hwc = f"{input_name}_nhwc_float"
+    graph.node.insert(0, onnx.helper.make_node("Transpose", [hwc], [inner], perm=[0, 3, 1, 2]))
+    graph.node.insert(0, onnx.helper.make_node("Cast", [input_name], [hwc], to=onnx.TensorProto.FLOAT))
+    batch, _, height, width = (copy.deepcopy(d) for d in dims)
+    value.type.tensor_type.elem_type = onnx.TensorProto.UINT8
+    for dim, source in zip(dims, (batch, height, width), strict=False):
+        dim.CopyFrom(source)
+    dims[3].Clear()
+    dims[3].dim_value = 3
+    return model
+
+
 def open_session(
     model_bytes: bytes,
     *,
@@ -140,7 +169,7 @@ def open_session(
     both are logged with ``label`` (the model's name) and the next provider is used.
 
     Args:
-        item_shape: the input shape of one batch item (``(3, H, W)``); with
+        item_shape: the input shape of one batch item (``(3, H, W)``, ``(H, W, 3)``); with
             ``max_batch`` it sizes TensorRT's one engine for batches 1..max_batch.
 
     Raises:
@@ -194,12 +223,15 @@ def load_model(
     providers: Sequence[str],
     max_batch: int,
     intra_op_threads: int | None = None,
+    uint8_hwc_input: bool = False,
 ) -> LoadedModel:
     """Load a batch-1 export, make its batch dynamic and open it (see :func:`open_session`).
 
     Args:
         output_name: the output to keep; ``None``: the model's first.
-        item_shape: what one batch item must look like (``(3, H, W)``), checked against the model.
+        item_shape: what one batch item must look like (``(3, H, W)``, or ``(H, W, 3)``
+            with ``uint8_hwc_input``), checked against the model.
+        uint8_hwc_input: feed uint8 (N, H, W, 3) pixels (see :func:`with_uint8_hwc_input`).
 
     Raises:
         ValueError: the model has no such output, or its input is not ``item_shape``.
@@ -210,8 +242,11 @@ def load_model(
     output_name = output_name or outputs[0]
     if output_name not in outputs:
         raise ValueError(f"{label} has no {output_name!r} output (it has {', '.join(outputs)})")
+    model = with_dynamic_batch(model, input_name, output_name)
+    if uint8_hwc_input:
+        model = with_uint8_hwc_input(model, input_name)
     session = open_session(
-        with_dynamic_batch(model, input_name, output_name).SerializeToString(),
+        model.SerializeToString(),
         label=label,
         providers=providers,
         input_name=input_name,

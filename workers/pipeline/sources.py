@@ -173,12 +173,15 @@ class _Outcome(enum.Enum):
     STOPPED = "stopped"
 
 
-def open_capture(spec: SourceSpec, *, open_timeout_s: float, read_timeout_s: float) -> cv2.VideoCapture:
+def open_capture(
+    spec: SourceSpec, *, open_timeout_s: float, read_timeout_s: float, decode_threads: int = 0
+) -> cv2.VideoCapture:
     """Open ``spec`` with FFmpeg, or raise :class:`SourceError` saying why not.
 
     RTSP goes over TCP (``OPENCV_FFMPEG_CAPTURE_OPTIONS=rtsp_transport;tcp``, unless the
     operator set that variable): UDP loses packets, and so whole frames, on busy
     networks. The timeouts bound how long opening and each read may block.
+    ``decode_threads``: FFmpeg's decoding threads; 0 lets FFmpeg choose (one per core).
     """
     if spec.kind == "rtsp":
         # One process-wide value, identical for every camera: safe to set from any thread.
@@ -187,6 +190,8 @@ def open_capture(spec: SourceSpec, *, open_timeout_s: float, read_timeout_s: flo
         cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, max(1, int(open_timeout_s * 1000)),
         cv2.CAP_PROP_READ_TIMEOUT_MSEC, max(1, int(read_timeout_s * 1000)),
     ]  # fmt: skip
+    if decode_threads:
+        params += [cv2.CAP_PROP_N_THREADS, decode_threads]
     capture = cv2.VideoCapture(spec.url, cv2.CAP_FFMPEG, params)
     if not capture.isOpened():
         capture.release()
@@ -245,6 +250,7 @@ class FrameSource:
         backoff_max_s: float = 30,
         loop_files: bool = True,
         realtime_files: bool = True,
+        decode_threads: int = 0,
         on_frame: Callable[[], None] | None = None,
         on_frame_captured: Callable[[Frame], object] | None = None,
     ) -> None:
@@ -265,6 +271,9 @@ class FrameSource:
             realtime_files: decode files at their native frame rate. Off, a file is decoded as
                 fast as its frames are taken (replays, benchmarks): no frame is skipped and no
                 CPU goes to frames nobody reads.
+            decode_threads: FFmpeg's decoding threads for this source; 0: FFmpeg chooses
+                (one per core). A worker with many cameras decodes them in parallel, so one
+                thread each costs the least CPU (no hand-over between decoding threads).
         """
         self.spec = spec
         self.name = name
@@ -274,6 +283,7 @@ class FrameSource:
         self._backoff_initial_s = backoff_initial_s
         self._backoff_max_s = backoff_max_s
         self._loop_files = loop_files
+        self._decode_threads = decode_threads
         self._realtime = realtime_files and spec.kind == "file"
         self._paced_by_consumer = not realtime_files and spec.kind == "file"
         self._on_frame = on_frame
@@ -363,7 +373,8 @@ class FrameSource:
             opening_since = time.monotonic()
             try:
                 capture = open_capture(
-                    self.spec, open_timeout_s=self._open_timeout_s, read_timeout_s=self._read_timeout_s
+                    self.spec, open_timeout_s=self._open_timeout_s, read_timeout_s=self._read_timeout_s,
+                    decode_threads=self._decode_threads,
                 )
             except SourceError as exc:
                 return _Outcome.FAILED, str(exc), got_frames

@@ -14,31 +14,41 @@ import numpy as np
 from workers.pipeline.detections import UNTRACKED, Detections
 
 STRIDES = (8, 16, 32)
-PAD_VALUE = 114.0
+PAD_VALUE = 114
 
 
-def letterbox(
+def letterbox(frame: np.ndarray, size: tuple[int, int], *, pad_value: int = PAD_VALUE) -> tuple[np.ndarray, float]:
+    """The model's own input for ``frame``: :func:`letterbox_hwc` as a CHW float32 canvas
+    (pixel values 0..255, no normalisation), as the official export takes it."""
+    canvas, ratio = letterbox_hwc(frame, size, pad_value=pad_value)
+    return np.ascontiguousarray(canvas.transpose(2, 0, 1), dtype=np.float32), ratio
+
+
+def letterbox_hwc(
     frame: np.ndarray,
     size: tuple[int, int],
     *,
-    pad_value: float = PAD_VALUE,
+    pad_value: int = PAD_VALUE,
     out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Resize ``frame`` (H, W, 3 BGR uint8) into a ``size = (width, height)`` canvas, keeping its aspect.
 
-    Returns the CHW float32 canvas (pixel values 0..255, no normalisation) and the
-    ratio ``r`` by which the frame was scaled; boxes map back to the frame as ``box / r``.
-    ``out`` (3, height, width) float32, for example one slot of a batch, is filled in
-    place of a new array.
+    Returns the (height, width, 3) uint8 canvas and the ratio ``r`` by which the frame
+    was scaled; boxes map back to the frame as ``box / r``. ``out`` (height, width, 3)
+    uint8, for example one slot of a batch, is filled in place of a new array: the
+    frame is resized straight into it and only the margin is padded.
     """
     width, height = size
     h, w = frame.shape[:2]
     ratio = min(height / h, width / w)
     new_w, new_h = max(1, int(w * ratio)), max(1, int(h * ratio))
-    resized = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-    canvas = np.empty((3, height, width), np.float32) if out is None else out
-    canvas.fill(pad_value)
-    canvas[:, :new_h, :new_w] = resized.transpose(2, 0, 1)
+    canvas = np.empty((height, width, 3), np.uint8) if out is None else out
+    placed = canvas[:new_h, :new_w]
+    resized = cv2.resize(frame, (new_w, new_h), dst=placed, interpolation=cv2.INTER_LINEAR)
+    if resized is not placed and not np.shares_memory(resized, placed):
+        placed[...] = resized  # OpenCV could not write into the view
+    canvas[new_h:] = pad_value
+    canvas[:new_h, new_w:] = pad_value
     return canvas, ratio
 
 
@@ -66,8 +76,31 @@ def decode(raw: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, np
     (..., A) = objectness x best class score, and ``class_ids`` (..., A) = that class.
     """
     grid, stride = _grid(input_size)
+    _check_rows(raw, grid, input_size)
+    return _decode_rows(raw, grid, stride)
+
+
+def decode_candidates(
+    raw: np.ndarray, input_size: tuple[int, int], min_score: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`decode` for one image's rows ``(A, 5 + C)``, but only the rows that can
+    reach ``min_score``: a score is objectness x a class score, both sigmoids, so a row
+    whose objectness is below ``min_score`` never passes it. Skipping those first leaves
+    a few dozen of the thousands of rows, with the same detections in the end."""
+    grid, stride = _grid(input_size)
+    _check_rows(raw, grid, input_size)
+    rows = np.flatnonzero(raw[:, 4] >= min_score)
+    return _decode_rows(raw[rows], grid[rows], stride[rows])
+
+
+def _check_rows(raw: np.ndarray, grid: np.ndarray, input_size: tuple[int, int]) -> None:
     if raw.shape[-2] != grid.shape[0]:
         raise ValueError(f"model output has {raw.shape[-2]} rows, a {input_size} input gives {grid.shape[0]}")
+
+
+def _decode_rows(
+    raw: np.ndarray, grid: np.ndarray, stride: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     centre = (raw[..., 0:2] + grid) * stride
     half = np.exp(raw[..., 2:4]) * stride / 2
     boxes = np.concatenate((centre - half, centre + half), axis=-1)
