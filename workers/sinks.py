@@ -169,11 +169,20 @@ class Sink:
         self.review = review
         self.clips = clips
 
-    def write(self, outcomes: list[FrameOutcome]) -> list[Event]:
+    def publish_live(self, outcomes: list[FrameOutcome]) -> list[FrameOutcome]:
+        """Send the live frames of ``outcomes`` now; the outcomes still to be written.
+
+        Live frames carry their own boxes and point at nothing in the database, so they
+        need not wait for a transaction (:class:`BackgroundSink` may hold one back).
+        """
         for outcome in outcomes:
-            if not outcome.record:
+            if outcome.publish_live or not outcome.record:
                 self._publish_live_frame(outcome)
-        outcomes = [o for o in outcomes if o.record]
+                outcome.publish_live = False
+        return [o for o in outcomes if o.record]
+
+    def write(self, outcomes: list[FrameOutcome]) -> list[Event]:
+        outcomes = self.publish_live(outcomes)
         if not outcomes:
             return []
         files = {id(o): self._write_event_media(o) for o in outcomes if o.hits}
@@ -193,8 +202,6 @@ class Sink:
             Event.objects.bulk_create(events)
             suppressed = self._store_review(pending, per_outcome, events)
         for outcome in outcomes:
-            if outcome.publish_live:
-                self._publish_live_frame(outcome)
             if outcome.publish_snapshot:
                 self._publish_snapshot(outcome)
         alerted = [e for e in events if e.pk not in suppressed]  # repeats of false positives stay quiet
@@ -311,10 +318,17 @@ class BackgroundSink:
     The queue is bounded: when the database falls behind, ``submit`` waits (the stream
     host then skips to newer frames) rather than holding an ever-growing backlog.
     A batch that fails is logged and dropped; the writer carries on.
+
+    Live frames go out the moment a batch arrives. Batches with nothing but detections
+    may wait up to ``hold_s`` for the next ones, to share one transaction: at a hundred
+    frames a second that is a tenth of the commits. A batch with a rule hit is written
+    at once, with whatever waited before it, so events are never held back.
     """
 
-    def __init__(self, sink: Sink, *, max_pending: int = 4) -> None:
+    def __init__(self, sink: Sink, *, max_pending: int = 4, hold_s: float = 0.25, hold_frames: int = 64) -> None:
         self.sink = sink
+        self.hold_s = hold_s
+        self.hold_frames = hold_frames
         self.events_written = 0
         self.batches_failed = 0
         self.outcomes_expired = 0
@@ -339,20 +353,35 @@ class BackgroundSink:
         self._thread.join(timeout=timeout_s)
 
     def _next_batches(self) -> list[FrameOutcome] | None:
-        """The next batch, merged with any others already waiting: one transaction for all."""
+        """The outcomes for the next transaction: the next batch, merged with those already
+        waiting, and with those that come within ``hold_s`` while none has a rule hit."""
         first = self._queue.get()
         if first is None:
             return None
-        merged = list(first)
+        merged = self._publish_live(first)
+        held_until = time.monotonic() + self.hold_s
         while True:
             try:
                 more = self._queue.get_nowait()
             except queue.Empty:
-                return merged
+                wait = held_until - time.monotonic()
+                if wait <= 0 or len(merged) >= self.hold_frames or any(o.hits for o in merged):
+                    return merged
+                try:
+                    more = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    return merged
             if more is None:
                 self._queue.put(None)  # honour the stop after writing what came before it
                 return merged
-            merged.extend(more)
+            merged.extend(self._publish_live(more))
+
+    def _publish_live(self, outcomes: list[FrameOutcome]) -> list[FrameOutcome]:
+        try:
+            return self.sink.publish_live(outcomes)
+        except Exception:  # a live frame is not worth the batch's detections
+            log.exception("publishing live frames failed", extra={"frames": len(outcomes)})
+            return [o for o in outcomes if o.record]
 
     def _run(self) -> None:
         try:

@@ -13,7 +13,6 @@ import math
 import os
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
@@ -153,17 +152,27 @@ class StreamHost:
         self.cameras: dict[int, CameraRuntime] = {}
         self.counters = HostCounters()
         self._counters_lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=inference_threads, thread_name_prefix="inference")
-        self._idle_workers = threading.Semaphore(inference_threads)
         self.inference_threads = inference_threads
+        # Each inference thread takes its own next batch the moment it is free: no hand-over
+        # through another thread between two batches. The lock makes taking frames (and the
+        # camera state it moves on: sequence, due time, motion gate) one thread at a time.
+        self._take_lock = threading.Lock()
+        self._idle_inference = inference_threads
         self._stop = threading.Event()
         self._wake = threading.Event()  # a new frame arrived or an inference thread came free
         self._thread: threading.Thread | None = None
+        self._inference: list[threading.Thread] = []
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"stream-host-{self.worker_id}", daemon=True)
         self._thread.start()
+        self._inference = [
+            threading.Thread(target=self._infer, name=f"inference-{i}", daemon=True)
+            for i in range(self.inference_threads)
+        ]
+        for thread in self._inference:
+            thread.start()
         log.info("stream host started", extra={"worker": self.worker_id, "capacity": self.capacity})
 
     def stop(self) -> None:
@@ -171,7 +180,8 @@ class StreamHost:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
-        self._pool.shutdown(wait=True)
+        for thread in self._inference:
+            thread.join(timeout=30)
         self.sink.close()  # write what is queued before the leases go
         if self.clips is not None:
             self.clips.close()  # clips under way end with the frames they have
@@ -184,53 +194,64 @@ class StreamHost:
         log.info("stream host stopped", extra={"worker": self.worker_id})
 
     def _run(self) -> None:
+        """Configuration, leases and status, every ``config_poll_s``."""
         try:
-            self._loop()
+            while not self._stop.is_set():
+                self._sync_safely()
+                self._stop.wait(self.config_poll_s)
         finally:
             connections.close_all()  # this thread's own database connection
 
-    def _loop(self) -> None:
-        next_sync = 0.0
+    def _infer(self) -> None:
+        """One inference thread: take a batch of due frames, process it, again."""
         while not self._stop.is_set():
-            now = time.monotonic()
-            if now >= next_sync:
-                self._sync_safely()
-                next_sync = time.monotonic() + self.config_poll_s
-            if not self._idle_workers.acquire(timeout=0.01):
+            batch = self._take_batch()
+            if not batch:
+                self._wake.wait(0.05)
                 continue
-            idle = 1
-            while self._idle_workers.acquire(blocking=False):
-                idle += 1
-            self._wake.clear()  # before looking: a frame that lands after this wakes the wait below
-            due = self._due_frames(time.monotonic())
-            batches = self._split(due, idle)
-            for batch in batches:
+            try:
+                self._process(batch)
+            except Exception:
+                log.exception("processing a batch failed", extra={"frames": len(batch)})
+            finally:
+                with self._take_lock:
+                    for runtime, _frame in batch:
+                        runtime.in_flight = False
+                    self._idle_inference += 1
+                self._wake.set()
+
+    def _take_batch(self) -> list[tuple[CameraRuntime, Frame]]:
+        """This thread's share of the frames due now: what is ready, without waiting.
+
+        The share is the ready cameras spread over the idle inference threads (two free
+        threads run two half batches side by side rather than one full batch while the
+        other waits), and at most the cameras spread over all inference threads: that cap
+        keeps the batches even, so a thread that took one camera alone does not leave
+        all the others to one big batch again and again. Never more than ``batch_size``;
+        cameras wait their turn longest-due first.
+        """
+        with self._take_lock:
+            self._wake.clear()  # before looking: a frame that lands after this wakes the wait
+            now = time.monotonic()
+            ready = [runtime for runtime in list(self.cameras.values()) if self._may_take(runtime, now)]
+            ready.sort(key=lambda runtime: runtime.next_due)
+            if not ready:
+                return []
+            share = min(
+                self.batch_size,
+                math.ceil(len(self.cameras) / self.inference_threads),
+                math.ceil(len(ready) / max(self._idle_inference, 1)),
+            )
+            batch = self._due_frames(ready, now, limit=share)
+            if batch:
+                self._idle_inference -= 1
                 for runtime, _frame in batch:
                     runtime.in_flight = True
-                self._pool.submit(self._process_and_release, batch)
-            for _unused in range(idle - len(batches)):
-                self._idle_workers.release()
-            if not due:
-                self._wake.wait(0.05)
+            return batch
 
-    def _split(self, due: list[tuple[CameraRuntime, Frame]], workers: int) -> list[list[tuple[CameraRuntime, Frame]]]:
-        """Spread the due frames over the idle inference threads, at most batch_size each."""
-        if not due:
-            return []
-        count = min(workers, len(due))
-        size = min(self.batch_size, math.ceil(len(due) / count))
-        return [due[i : i + size] for i in range(0, min(len(due), size * count), size)]
-
-    def _process_and_release(self, batch: list[tuple[CameraRuntime, Frame]]) -> None:
-        try:
-            self._process(batch)
-        except Exception:
-            log.exception("processing a batch failed", extra={"frames": len(batch)})
-        finally:
-            for runtime, _frame in batch:
-                runtime.in_flight = False
-            self._idle_workers.release()
-            self._wake.set()
+    @staticmethod
+    def _may_take(runtime: CameraRuntime, now: float) -> bool:
+        return not runtime.in_flight and now >= runtime.next_due and runtime.source.newest_seq() > runtime.last_seq
 
     # --- configuration, leases, status ----------------------------------------------
     def _sync_safely(self) -> None:
@@ -362,11 +383,15 @@ class StreamHost:
         store_heartbeat(self.redis, heartbeat, ttl_s=max(3 * self.config_poll_s, 10.0))
 
     # --- the frame loop ------------------------------------------------------------
-    def _due_frames(self, now: float) -> list[tuple[CameraRuntime, Frame]]:
-        due = []
-        for runtime in self.cameras.values():
-            if runtime.in_flight or now < runtime.next_due:
-                continue
+    def _due_frames(
+        self, ready: list[CameraRuntime], now: float, *, limit: int
+    ) -> list[tuple[CameraRuntime, Frame]]:
+        """The newest frames of the ``ready`` cameras that need the detector, at most ``limit``;
+        still frames are handled on the way (time passes for the rules, the live view goes on)."""
+        due: list[tuple[CameraRuntime, Frame]] = []
+        for runtime in ready:
+            if len(due) >= limit:
+                break
             frame = runtime.source.latest(after_seq=runtime.last_seq)
             if frame is None:
                 continue

@@ -325,6 +325,11 @@ class FrameSource:
         self._taken.set()
         return frame
 
+    def newest_seq(self) -> int:
+        """The sequence number of the newest frame, -1 before the first; takes nothing."""
+        with self._lock:
+            return -1 if self._frame is None else self._frame.seq
+
     def stats(self) -> SourceStats:
         """A copy of the current health figures."""
         now = time.monotonic()
