@@ -126,6 +126,7 @@ def build_stream_host() -> StreamHost:
         live_fps=settings.VIGIL_LIVE_FPS,
         inference_threads=inference_threads(),
         decode_threads=settings.VIGIL_DECODE_THREADS,
+        sink_buffer_bytes=settings.VIGIL_SINK_BUFFER_MB * 2**20,
         review=review_writer(),
         clips=event_clips(),
     )

@@ -15,7 +15,7 @@ import time
 import queue
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from collections.abc import Iterator, Sequence
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, overload
 
 import numpy as np
 import redis
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
 
 from cameras.models import Rule
 from events.actions import enqueue_actions
@@ -47,6 +47,20 @@ LIVE_MAX_WIDTH = 960
 
 
 @dataclass
+class WriteWindow:
+    """Until when (``time.monotonic()``) one camera's outcomes may be written: the end of
+    this worker's lease on it, as last renewed. The stream host moves it forward at each
+    renewal and shuts it when the lease is lost, so outcomes waiting for the database
+    follow the lease, not the moment they were made: after the window, another worker may
+    own the camera, and nothing more is written for it from here."""
+
+    until: float = math.inf
+
+    def open(self, now: float) -> bool:
+        return now < self.until
+
+
+@dataclass
 class FrameOutcome:
     """What the pipeline made of one frame of one camera."""
 
@@ -57,9 +71,7 @@ class FrameOutcome:
     hits: list[RuleHit]
     publish_live: bool = True  # whether this frame goes to the live view
     publish_snapshot: bool = False  # whether this frame becomes the camera's clean snapshot
-    # time.monotonic() after which the camera's lease may have lapsed: another worker may
-    # own the camera by then, so the outcome must not be written any more
-    write_before: float = math.inf
+    window: WriteWindow = field(default_factory=WriteWindow)  # while the outcome may be written
     # False: a still frame, only for the live view (its boxes are the last detection's); the
     # database and review never see it
     record: bool = True
@@ -205,13 +217,22 @@ class Sink:
             if outcome.publish_snapshot:
                 self._publish_snapshot(outcome)
         alerted = [e for e in events if e.pk not in suppressed]  # repeats of false positives stay quiet
-        for event in alerted:
-            if event.notify_operators:  # type: ignore[attr-defined]
-                publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
+        self._publish_events([e for e in alerted if e.notify_operators])  # type: ignore[attr-defined]
         enqueue_actions(alerted)  # webhooks and MQTT of the rules that have them, after commit
         if self.clips is not None:
             self.clips.request(events, announced={e.pk for e in alerted if e.notify_operators})  # type: ignore[attr-defined]
         return events
+
+    def _publish_events(self, events: list[Event]) -> None:
+        """Push committed events to operators. A Redis that is down (restarting) costs the
+        push, never the batch: the events are stored, and clients back-fill them by id."""
+        for event in events:
+            try:
+                publish_event(event_payload(event, event.camera_name))  # type: ignore[attr-defined]
+            except (redis.RedisError, OSError) as err:
+                log.warning("event not pushed live; clients back-fill it", extra={
+                    "event_id": event.pk, "camera_id": event.camera_id, "error": str(err),
+                })
 
     def _prepare_review(self, outcomes: list[FrameOutcome]) -> list[PendingItem]:
         """Review picks, files and embeddings; a failure costs the review items, never the batch."""
@@ -315,23 +336,46 @@ class Sink:
 class BackgroundSink:
     """Writes batches on its own thread, so the detector works while the database does.
 
-    The queue is bounded: when the database falls behind, ``submit`` waits (the stream
-    host then skips to newer frames) rather than holding an ever-growing backlog.
-    A batch that fails is logged and dropped; the writer carries on.
+    The queue is bounded: when the writer falls behind, ``submit`` waits (the stream host
+    then skips to newer frames) rather than holding an ever-growing backlog.
 
     Live frames go out the moment a batch arrives. Batches with nothing but detections
     may wait up to ``hold_s`` for the next ones, to share one transaction: at a hundred
     frames a second that is a tenth of the commits. A batch with a rule hit is written
     at once, with whatever waited before it, so events are never held back.
+
+    When the database cannot be reached (restarting, network), outcomes are kept in
+    memory, at most ``buffer_bytes`` of frames, and written when it is back, retried
+    with capped exponential backoff. Past the limit the oldest outcomes without a rule
+    hit go first; what is dropped is counted (``frames_dropped``, ``events_dropped``)
+    and logged. Any other error is a bug or bad data that no retry fixes: that batch is
+    logged and dropped (``batches_failed``), and the writer carries on.
     """
 
-    def __init__(self, sink: Sink, *, max_pending: int = 4, hold_s: float = 0.25, hold_frames: int = 64) -> None:
+    def __init__(
+        self,
+        sink: Sink,
+        *,
+        max_pending: int = 4,
+        hold_s: float = 0.25,
+        hold_frames: int = 64,
+        buffer_bytes: int = 256 * 2**20,
+        retry_initial_s: float = 0.5,
+        retry_max_s: float = 5.0,
+    ) -> None:
         self.sink = sink
         self.hold_s = hold_s
         self.hold_frames = hold_frames
+        self.buffer_bytes = buffer_bytes
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
         self.events_written = 0
         self.batches_failed = 0
         self.outcomes_expired = 0
+        self.frames_dropped = 0
+        self.events_dropped = 0
+        self.database_failures = 0
+        self._buffer: list[FrameOutcome] = []  # waiting for the database, oldest first
         self._queue: queue.Queue[list[FrameOutcome] | None] = queue.Queue(maxsize=max_pending)
         self._thread = threading.Thread(target=self._run, name="sink-writer", daemon=True)
         self._thread.start()
@@ -352,10 +396,14 @@ class BackgroundSink:
         self._queue.put(None)
         self._thread.join(timeout=timeout_s)
 
-    def _next_batches(self) -> list[FrameOutcome] | None:
+    def _next_batches(self, timeout: float | None) -> list[FrameOutcome] | None:
         """The outcomes for the next transaction: the next batch, merged with those already
-        waiting, and with those that come within ``hold_s`` while none has a rule hit."""
-        first = self._queue.get()
+        waiting, and with those that come within ``hold_s`` while none has a rule hit;
+        ``[]`` when nothing came within ``timeout``; ``None`` to stop."""
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
         if first is None:
             return None
         merged = self._publish_live(first)
@@ -384,18 +432,77 @@ class BackgroundSink:
             return [o for o in outcomes if o.record]
 
     def _run(self) -> None:
+        failures, retry_at = 0, 0.0
         try:
-            while (queued := self._next_batches()) is not None:
+            while True:
+                wait = max(0.0, retry_at - time.monotonic()) if self._buffer else None
+                queued = self._next_batches(timeout=wait)
+                stopping = queued is None
+                self._buffer.extend(queued or [])
                 now = time.monotonic()
-                outcomes = [o for o in queued if o.write_before > now]
-                self.outcomes_expired += len(queued) - len(outcomes)
-                if not outcomes:
+                if not self._buffer or (failures and now < retry_at and not stopping):
+                    if stopping:
+                        return
+                    self._trim()
                     continue
+                writable = [o for o in self._buffer if o.window.open(now)]
+                self.outcomes_expired += len(self._buffer) - len(writable)
+                self._buffer = []
                 try:
-                    self.events_written += len(self.sink.write(outcomes))
+                    if writable:
+                        self.events_written += len(self.sink.write(writable))
+                except (OperationalError, InterfaceError) as err:  # the database is away: keep and retry
+                    connection.close()  # a broken connection: the next write opens a new one
+                    self.database_failures += 1
+                    failures += 1
+                    delay = min(self.retry_max_s, self.retry_initial_s * 2 ** (failures - 1))
+                    retry_at = time.monotonic() + delay
+                    self._buffer = writable
+                    log.warning("database unreachable; outcomes kept for a retry", extra={
+                        "frames": len(writable), "retry_in_s": round(delay, 2), "error": str(err).strip()[:200],
+                    })
+                    self._trim()
                 except Exception:
                     self.batches_failed += 1
-                    log.exception("writing a batch failed; it is dropped", extra={"frames": len(outcomes)})
+                    log.exception("writing a batch failed; it is dropped", extra={"frames": len(writable)})
                     close_old_connections()
+                else:
+                    if failures:
+                        log.info("database back; kept outcomes written", extra={
+                            "frames": len(writable), "failures": failures,
+                        })
+                    failures = 0
+                if stopping:
+                    if self._buffer:
+                        self._drop(self._buffer, "the worker stopped while the database was away")
+                    return
         finally:
             connections.close_all()  # this thread's own database connection
+
+    def _trim(self) -> None:
+        """Keep the buffer within ``buffer_bytes``: drop the oldest outcomes, those without
+        a rule hit first."""
+        size = sum(o.image.nbytes for o in self._buffer)
+        if size <= self.buffer_bytes:
+            return
+        dropped: list[FrameOutcome] = []
+        for wanted in (False, True):  # outcomes without hits first, then with
+            kept = []
+            for outcome in self._buffer:
+                if size > self.buffer_bytes and bool(outcome.hits) == wanted:
+                    size -= outcome.image.nbytes
+                    dropped.append(outcome)
+                else:
+                    kept.append(outcome)
+            self._buffer = kept
+        self._drop(dropped, f"the buffer for database outages is full ({self.buffer_bytes // 2**20} MiB)")
+
+    def _drop(self, outcomes: list[FrameOutcome], reason: str) -> None:
+        if not outcomes:
+            return
+        self.frames_dropped += len(outcomes)
+        self.events_dropped += sum(len(o.hits) for o in outcomes)
+        log.warning("outcomes dropped: %s", reason, extra={
+            "frames": len(outcomes), "events": sum(len(o.hits) for o in outcomes),
+            "frames_dropped_total": self.frames_dropped, "events_dropped_total": self.events_dropped,
+        })

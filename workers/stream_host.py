@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import redis
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from cameras.models import Camera, CameraStatus
 from events.live import WorkerCamera, WorkerHeartbeat, clear_heartbeat, store_heartbeat
@@ -35,7 +35,7 @@ from workers.pipeline.sources import Frame, FrameSource, SourceError, parse_sour
 from workers.pipeline.tracking import ObjectTracker
 from workers.event_clips import EventClips
 from workers.review_sink import ReviewWriter
-from workers.sinks import BackgroundSink, FrameOutcome, Sink
+from workers.sinks import BackgroundSink, FrameOutcome, Sink, WriteWindow
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class CameraRuntime:
     # still frames show them in the live view (nothing moved since)
     last_tracked: tuple[Detections, tuple[int, int]] = field(default_factory=lambda: (Detections.empty(), (1, 1)))
     processed: _Rate = field(default_factory=_Rate)
-    lease_renewed_at: float = field(default_factory=time.monotonic)
+    # until when this worker's lease lets it write for the camera (moved at each renewal)
+    window: WriteWindow = field(default_factory=WriteWindow)
 
     def stop(self) -> None:
         self.source.stop()
@@ -114,6 +115,7 @@ class StreamHost:
         realtime_files: bool = True,
         inference_threads: int = 1,
         decode_threads: int = 0,
+        sink_buffer_bytes: int = 256 * 2**20,
         review: ReviewWriter | None = None,
         clips: EventClips | None = None,
     ) -> None:
@@ -127,6 +129,8 @@ class StreamHost:
             realtime_files: play file sources at their own rate, like cameras; off, they are
                 decoded as fast as possible (benchmarks, replays).
             decode_threads: FFmpeg decoding threads per camera (0: FFmpeg chooses).
+            sink_buffer_bytes: frames kept in memory while the database is away (see
+                :class:`BackgroundSink`).
             review: keeps detections for review and checks events against the false-positive
                 memory, on the sink's thread; ``None``: neither.
             clips: records a clip around each event from a per-camera buffer fed by the
@@ -146,7 +150,8 @@ class StreamHost:
         self.decode_threads = decode_threads
         self.leases = LeaseManager(redis_client, self.worker_id, lease_ttl_s)
         self.sink = BackgroundSink(
-            Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client, review=review, clips=clips)
+            Sink(spec=detector.spec, media_root=media_root, redis_client=redis_client, review=review, clips=clips),
+            buffer_bytes=sink_buffer_bytes,
         )
         self.clips = clips
         self.cameras: dict[int, CameraRuntime] = {}
@@ -258,33 +263,49 @@ class StreamHost:
         try:
             close_old_connections()
             self.sync()
-        except Exception:  # the database or Redis may be restarting: keep running, retry next tick
+        except (OperationalError, InterfaceError, redis.RedisError) as err:  # restarting: retry next tick
+            log.warning("stream host sync failed: a service is unreachable; retrying", extra={
+                "worker": self.worker_id, "error": str(err).strip()[:200],
+            })
+        except Exception:
             log.exception("stream host sync failed; retrying", extra={"worker": self.worker_id})
 
     def sync(self) -> None:
-        """Renew leases, follow configuration changes, claim free cameras, report status."""
-        configs = load_camera_configs(self.detector.spec.name, self.detector.spec.class_names)
+        """Renew leases, follow configuration changes, claim free cameras, report status.
+
+        Leases (Redis) come first: while PostgreSQL restarts, the cameras keep running on
+        their last configuration and their outcomes wait in the sink, still covered by
+        the lease.
+        """
         renewed_at = time.monotonic()  # before the call: the new TTL runs from no later than this
         held = self.leases.renew(self.cameras)
         for camera_id in list(self.cameras):
             if camera_id not in held:
                 log.warning("lease lost; camera dropped", extra={"camera_id": camera_id, "worker": self.worker_id})
                 self._drop(camera_id, release=False)
-            elif camera_id not in configs:
+            else:
+                self.cameras[camera_id].window.until = self._window_end(renewed_at)
+        configs = load_camera_configs(self.detector.spec.name, self.detector.spec.class_names)
+        for camera_id in list(self.cameras):
+            if camera_id not in configs:
                 log.info("camera disabled or removed", extra={"camera_id": camera_id})
                 self._drop(camera_id, release=True)
             else:
-                runtime = self.cameras[camera_id]
-                runtime.lease_renewed_at = renewed_at
-                self._apply_config(runtime, configs[camera_id])
+                self._apply_config(self.cameras[camera_id], configs[camera_id])
         for camera_id, config in sorted(configs.items()):
             if len(self.cameras) >= self.capacity:
                 break
+            claimed_at = time.monotonic()
             if camera_id not in self.cameras and self.leases.claim(camera_id):
-                self._adopt(config)
+                self._adopt(config, WriteWindow(self._window_end(claimed_at)))
         self._report_status()
 
-    def _adopt(self, config: CameraConfig) -> None:
+    def _window_end(self, lease_from: float) -> float:
+        """The end of the write window of a lease renewed or claimed at ``lease_from``:
+        short of its TTL, so a lapse is never reached mid-write."""
+        return lease_from + self.lease_ttl_s * 0.8
+
+    def _adopt(self, config: CameraConfig, window: WriteWindow) -> None:
         try:
             spec = parse_source(config.url, video_dir=self.video_dir)
         except SourceError as err:
@@ -305,6 +326,7 @@ class StreamHost:
             source=source,
             tracker=ObjectTracker(frame_rate=config.detect_fps, lost_track_buffer_s=TRACK_BUFFER_S),
             gate=MotionGate(mask=[m.tolist() for m in config.motion_masks] or None),
+            window=window,
         )
         log.info("camera claimed", extra={"camera_id": config.id, "camera": config.name, "worker": self.worker_id})
 
@@ -312,8 +334,8 @@ class StreamHost:
         if config.fingerprint == runtime.config.fingerprint:
             return
         if config.source_changed(runtime.config):
-            self._drop(config.id, release=False)
-            self._adopt(config)
+            self._drop(config.id, release=False, lease_kept=True)
+            self._adopt(config, runtime.window)  # same lease: what waits in the sink stays writable
             log.info("camera source reconfigured", extra={"camera_id": config.id})
             return
         # A rule whose definition (area, trigger, times…) changed starts afresh: its old
@@ -327,10 +349,13 @@ class StreamHost:
         }
         log.info("camera rules reconfigured", extra={"camera_id": config.id})
 
-    def _drop(self, camera_id: int, *, release: bool) -> None:
+    def _drop(self, camera_id: int, *, release: bool, lease_kept: bool = False) -> None:
+        """Stop running a camera; unless ``lease_kept``, nothing more is written for it."""
         runtime = self.cameras.pop(camera_id, None)
         if runtime is not None:
             runtime.stop()
+            if not lease_kept:
+                runtime.window.until = -math.inf
         if self.clips is not None:
             self.clips.forget(camera_id)
         if release:
@@ -377,7 +402,13 @@ class StreamHost:
             "model": self.detector.spec.name,
             "providers": list(self.detector.providers),
             "cameras": beats,
-            "counters": {**asdict(self.counters), "events": self.sink.events_written},
+            "counters": {
+                **asdict(self.counters),
+                "events": self.sink.events_written,
+                "frames_dropped": self.sink.frames_dropped,
+                "events_dropped": self.sink.events_dropped,
+                "database_failures": self.sink.database_failures,
+            },
             "updated_at": time.time(),
         }
         store_heartbeat(self.redis, heartbeat, ttl_s=max(3 * self.config_poll_s, 10.0))
@@ -417,11 +448,6 @@ class StreamHost:
             due.append((runtime, frame))
         return due
 
-    def _write_deadline(self, runtime: CameraRuntime) -> float:
-        """When the camera's lease may lapse: after it, another worker may own the camera
-        and this one must not write for it any more."""
-        return runtime.lease_renewed_at + self.lease_ttl_s * 0.8
-
     @staticmethod
     def _evaluate_rules(runtime: CameraRuntime, tracked: Detections, frame: Frame) -> list[RuleHit]:
         height, width = frame.image.shape[:2]
@@ -438,17 +464,15 @@ class StreamHost:
         """A still frame with nothing tracked is an empty frame: rules that wait for time
         to pass (zone empty, left, count dropped) must see it, without a detector run."""
         hits = self._evaluate_rules(runtime, Detections.empty(), frame)
-        write_before = self._write_deadline(runtime)
-        if hits and time.monotonic() < write_before:
+        if hits and runtime.window.open(time.monotonic()):
             self.sink.submit(
                 [FrameOutcome(runtime.config, frame.image, frame.captured_at, Detections.empty(), hits,
-                              publish_live=False, write_before=write_before)]
+                              publish_live=False, window=runtime.window)]
             )
 
     def _show_still(self, runtime: CameraRuntime, frame: Frame, now: float) -> None:
         """Keep the live view going on a still scene, with the boxes of the last detector run."""
-        write_before = self._write_deadline(runtime)
-        if now < runtime.next_live or now >= write_before:
+        if now < runtime.next_live or not runtime.window.open(now):
             return
         runtime.next_live = now + self.live_interval_s
         tracked, (width, height) = runtime.last_tracked
@@ -456,7 +480,7 @@ class StreamHost:
             scale = np.array([frame.image.shape[1] / width, frame.image.shape[0] / height] * 2, np.float32)
             tracked = replace(tracked, xyxy=tracked.xyxy * scale)
         self.sink.offer(
-            [FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, [], write_before=write_before,
+            [FrameOutcome(runtime.config, frame.image, frame.captured_at, tracked, [], window=runtime.window,
                           record=False)]
         )
 
@@ -473,8 +497,7 @@ class StreamHost:
             runtime.last_tracked = (tracked, (width, height))
             hits = self._evaluate_rules(runtime, tracked, frame)
             runtime.processed.tick(now)
-            write_before = self._write_deadline(runtime)
-            if now < write_before:
+            if runtime.window.open(now):
                 publish_live = now >= runtime.next_live
                 if publish_live:
                     runtime.next_live = now + self.live_interval_s
@@ -484,7 +507,7 @@ class StreamHost:
                 outcomes.append(
                     FrameOutcome(
                         config, frame.image, frame.captured_at, tracked, hits,
-                        publish_live=publish_live, publish_snapshot=publish_snapshot, write_before=write_before,
+                        publish_live=publish_live, publish_snapshot=publish_snapshot, window=runtime.window,
                     )
                 )
         with self._counters_lock:
