@@ -190,6 +190,7 @@ VIGIL_MOTION_GATING = env_bool("VIGIL_MOTION_GATING", True)
 VIGIL_LIVE_FPS = env_float("VIGIL_LIVE_FPS", 5.0, minimum=0.1)
 VIGIL_INFERENCE_THREADS = env_int("VIGIL_INFERENCE_THREADS", 0, minimum=0)  # 0: one per core on CPU, 2 on GPU
 VIGIL_DECODE_THREADS = env_int("VIGIL_DECODE_THREADS", 1, minimum=0)  # per camera; 0: FFmpeg chooses
+VIGIL_MODEL_RETRY_SECONDS = env_float("VIGIL_MODEL_RETRY_SECONDS", 30.0, minimum=0.1)  # a stream worker whose model cannot load
 VIGIL_SINK_BUFFER_MB = env_int("VIGIL_SINK_BUFFER_MB", 256, minimum=1)  # frames kept while PostgreSQL is away
 VIGIL_WORKER_NAME = env_str("VIGIL_WORKER_NAME", "")
 # Event clips (workers/event_clips.py): H.264 MP4 from before to after each event; needs ffmpeg.

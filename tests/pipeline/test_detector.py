@@ -163,6 +163,19 @@ def test_it_refuses_a_model_that_is_not_yolox(model_dir: Path) -> None:
         OnnxYoloxDetector(locate_model(spec, model_dir), spec)
 
 
+def test_it_refuses_a_model_file_with_another_input_size_clearly(tmp_path: Path, yolox_spec) -> None:
+    """A file that is not the catalogue's model (here a 320x320 one) fails at load, saying why."""
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Flatten", ["images"], ["output"])], "other",
+        [onnx.helper.make_tensor_value_info("images", onnx.TensorProto.FLOAT, [1, 3, 320, 320])],
+        [onnx.helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [1, 307200])],
+    )
+    path = tmp_path / "yolox_nano.onnx"
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 13)], ir_version=8), str(path))
+    with pytest.raises(ValueError, match=r"takes inputs of shape \['batch', 320, 320, 3\].*'batch', 416, 416, 3"):
+        OnnxYoloxDetector(path, yolox_spec)
+
+
 def test_it_chooses_providers_best_first_with_reasons() -> None:
     everything = [TENSORRT, CUDA, CPU]
     assert choose_providers(["auto"], everything) == ([TENSORRT, CUDA, CPU], [])

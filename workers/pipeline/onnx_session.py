@@ -256,7 +256,10 @@ def load_model(
     )
     model_input = session.get_inputs()[0]
     if tuple(model_input.shape[1:]) != item_shape:
-        raise ValueError(f"{label}: model input is {model_input.shape}, spec says {(1, *item_shape)}")
+        raise ValueError(
+            f"{label}: the model file takes inputs of shape {model_input.shape}, but the catalogue's {label} takes "
+            f"{['batch', *item_shape]}: the file is another model (fetch it again with manage.py fetch_models)"
+        )
     return LoadedModel(session, input_name, output_name)
 
 
