@@ -210,7 +210,12 @@ class StreamHost:
     def _infer(self) -> None:
         """One inference thread: take a batch of due frames, process it, again."""
         while not self._stop.is_set():
-            batch = self._take_batch()
+            try:
+                batch = self._take_batch()
+            except Exception:  # a bug in taking frames must not end this thread for good
+                log.exception("taking frames for the detector failed")
+                self._stop.wait(0.5)
+                continue
             if not batch:
                 self._wake.wait(0.05)
                 continue
