@@ -47,8 +47,9 @@ def postgres_down() -> Iterator[None]:
         pg_ctl("start", "-w", "-l", str(pgdata / "restart.log"), "-o", shlex.join(options))
 
 
-def restart_redis() -> float:
-    """Shut the embedded Redis down (it saves its data) and start it again; seconds it was away."""
+def restart_redis(down_s: float) -> float:
+    """Shut the embedded Redis down (it saves its data), leave it down ``down_s``, start it
+    again; the seconds it was away."""
     from vision.embedded import start_redis, stop_redis
 
     data_dir = Path(settings.DATA_DIR)
@@ -56,5 +57,6 @@ def restart_redis() -> float:
         pytest.skip("Redis is not the embedded one: it cannot be restarted from here")
     down = time.monotonic()
     stop_redis(data_dir)
+    time.sleep(down_s)
     start_redis(data_dir, stop_at_exit=False)
     return time.monotonic() - down

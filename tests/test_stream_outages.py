@@ -120,7 +120,7 @@ def test_it_rides_out_a_redis_restart_and_loses_nothing_that_reached_postgresql(
     try:
         wait_for(lambda: Event.objects.filter(camera=hall).exists(), 30, "the first event")
         restart_at = time.time()
-        away_s = restart_redis()
+        away_s = restart_redis(down_s=4.0)
         wait_for(lambda: host.leases.holder(hall.pk) == host.worker_id, 10, "the lease, still this worker's")
         wait_for(lambda: load_heartbeats(redis_client), 10, "the worker's heartbeat back in Redis")
         wait_for(lambda: _frames_between(hall.pk, restart_at + away_s + 1, time.time()), 30, "detections after it")

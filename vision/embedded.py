@@ -20,6 +20,8 @@ import warnings
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,15 @@ def _redis_socket_path(data_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"vigil-redis-{digest}.sock"
 
 
+def _probe_client(socket_path: Path, timeout_s: float) -> redis.Redis:
+    """A client that asks once: redis-py retries a refused connection with backoff by
+    default, which made every "is it up?" and every shutdown take seconds."""
+    return redis.Redis(unix_socket_path=str(socket_path), socket_timeout=timeout_s, retry=Retry(NoBackoff(), 0))
+
+
 def _redis_alive(socket_path: Path) -> bool:
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+        return bool(_probe_client(socket_path, 1).ping())
     except (redis.RedisError, OSError):
         return False
 
@@ -103,7 +111,7 @@ def stop_redis(data_dir: Path) -> None:
     socket_path = _redis_socket_path(data_dir)
     pidfile = data_dir / "redis" / "redis.pid"
     try:
-        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)
+        _probe_client(socket_path, 5).shutdown(save=True)
     except (redis.RedisError, OSError):
         pass  # shutdown closes the connection under us, or it was already down
     if pidfile.exists():
