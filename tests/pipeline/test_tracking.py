@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
 import numpy as np
+import pytest
+import supervision as sv
+from trackers import ByteTrackTracker
 
 from workers.pipeline.detections import UNTRACKED, Detections
+from workers.pipeline.detector import OnnxYoloxDetector
 from workers.pipeline.tracking import ObjectTracker
 
 PERSON = 0
@@ -80,3 +88,139 @@ def test_it_handles_empty_frames_and_reset() -> None:
     assert first_ids[0] == UNTRACKED and first_ids[1:] == [1, 1]
     tracker.reset()
     assert [int(tracker.update(box).tracker_id[0]) for _ in range(2)] == [UNTRACKED, 1]
+
+
+# --- The array ByteTrack against the ``trackers`` library it replaces -------------------
+
+
+class _LibraryTracker:
+    """The reference: ``trackers.ByteTrackTracker`` exactly as ObjectTracker configured it before."""
+
+    def __init__(self, frame_rate: float) -> None:
+        self._tracker = ByteTrackTracker(
+            lost_track_buffer=round(3.0 * 30.0),
+            frame_rate=frame_rate,
+            track_activation_threshold=0.4,
+            minimum_consecutive_frames=2,
+            minimum_iou_threshold=0.1,
+            high_conf_det_threshold=0.5,
+        )
+
+    def update(self, detections: Detections, timestamp: float | None = None) -> np.ndarray:
+        tracked = self._tracker.update(
+            sv.Detections(
+                xyxy=detections.xyxy,
+                confidence=detections.confidence,
+                class_id=detections.class_id,
+                data={"index": np.arange(len(detections))},
+            ),
+            timestamp=timestamp,
+        )
+        tracker_id = np.full(len(detections), UNTRACKED, np.int64)
+        if len(tracked):
+            ids = np.asarray(tracked.tracker_id, np.int64)
+            tracker_id[np.asarray(tracked.data["index"])] = np.where(ids >= 0, ids + 1, UNTRACKED)
+        return tracker_id
+
+
+def _decode(path: Path, keep: Callable[[int], bool] = lambda _: True, limit: int | None = None) -> dict[int, np.ndarray]:
+    """Frames of ``path`` by index, those ``keep`` accepts, up to frame ``limit``."""
+    capture = cv2.VideoCapture(str(path))
+    frames: dict[int, np.ndarray] = {}
+    index = 0
+    while limit is None or index < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if keep(index):
+            frames[index] = frame
+        index += 1
+    capture.release()
+    assert frames, f"could not decode {path}"
+    return frames
+
+
+def _assert_same_ids(
+    frame_rate: float, detections: list[Detections], timestamps: list[float] | None = None
+) -> tuple[int, int]:
+    """Feed both trackers the same frames; every frame's ids must be equal. Returns (tracked boxes, ids)."""
+    library, ours = _LibraryTracker(frame_rate), ObjectTracker(frame_rate=frame_rate)
+    tracked = 0
+    ids: set[int] = set()
+    for i, d in enumerate(detections):
+        t = None if timestamps is None else timestamps[i]
+        expected, actual = library.update(d, t), ours.update(d, t).tracker_id
+        np.testing.assert_array_equal(actual, expected, err_msg=f"frame {i} (timestamp {t})")
+        tracked += int((actual != UNTRACKED).sum())
+        ids |= set(actual.tolist()) - {UNTRACKED}
+    return tracked, len(ids)
+
+
+@pytest.fixture(scope="module")
+def vtest_300(detector: OnnxYoloxDetector, vtest_path: Path) -> list[Detections]:
+    return detector.detect(list(_decode(vtest_path, limit=300).values()))
+
+
+def test_it_gives_the_library_ids_on_every_vtest_frame(vtest_300) -> None:
+    tracked, ids = _assert_same_ids(10, vtest_300)
+    print(f"\nvtest: {len(vtest_300)} frames, {tracked} tracked boxes, {ids} ids: identical")
+    assert tracked > 1000 and ids > 5
+
+
+def test_it_gives_the_library_ids_on_the_car_video(detector: OnnxYoloxDetector, media_dir: Path) -> None:
+    detections = detector.detect(list(_decode(media_dir / "car-detection.mp4").values()))
+    tracked, ids = _assert_same_ids(12.5, detections)
+    print(f"\ncars: {len(detections)} frames, {tracked} tracked boxes, {ids} ids: identical")
+    assert tracked > 50 and ids >= 2
+
+
+@pytest.mark.filterwarnings("ignore:.*timestamp:UserWarning")
+def test_it_gives_the_library_ids_on_timestamps_with_gaps(detector: OnnxYoloxDetector, media_dir: Path) -> None:
+    """5 fps of a 10 fps video with capture times; the motion gate drops stretches of 1.6 to 8 s."""
+    gaps = [(300, 316), (500, 530), (700, 780), (900, 960)]  # frames never fed (1.6, 3, 8 and 6 s)
+    frames = _decode(
+        media_dir / "one-by-one-person-detection.mp4",
+        keep=lambda i: i % 2 == 0 and not any(start <= i < end for start, end in gaps),
+    )
+    indices = list(frames)
+    detections = detector.detect(list(frames.values()))
+    timestamps = [1000.0 + i / 10 for i in indices]
+    # Frame 600 arrives again after 602 (a time going backwards), and 402 twice (a duplicate
+    # time); inserted back to front so the positions stay valid.
+    late, repeat = indices.index(600), indices.index(402)
+    detections.insert(late + 2, detections[late])
+    timestamps.insert(late + 2, timestamps[late])
+    detections.insert(repeat + 1, detections[repeat])
+    timestamps.insert(repeat + 1, timestamps[repeat])
+    tracked, ids = _assert_same_ids(5, detections, timestamps)
+    print(f"\npeople, timestamps: {len(detections)} frames, {tracked} tracked boxes, {ids} ids: identical")
+    assert tracked > 300 and ids >= 3
+
+
+def _crowd(frames: int, people: int, seed: int = 0) -> list[Detections]:
+    """``people`` boxes walking at constant speeds with jittery detections, some missed."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform([0, 0], [1800, 1000], (people, 2))
+    speed = rng.uniform(-4, 4, (people, 2))
+    size = rng.uniform([30, 70], [60, 140], (people, 2))
+    out = []
+    for f in range(frames):
+        corner = start + f * speed + rng.normal(0, 1.5, (people, 2))
+        xyxy = np.concatenate([corner, corner + size], axis=1)
+        seen = rng.random(people) > 0.1
+        confidence = rng.uniform(0.2, 0.95, people)
+        out.append(
+            Detections(
+                xyxy=xyxy[seen],
+                confidence=confidence[seen],
+                class_id=np.zeros(seen.sum()),
+                tracker_id=np.full(seen.sum(), UNTRACKED),
+            )
+        )
+    return out
+
+
+def test_it_gives_the_library_ids_in_a_crowd() -> None:
+    tracked, ids = _assert_same_ids(10, _crowd(200, 60))
+    assert tracked > 5000 and ids >= 60
+

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-import supervision as sv
-from trackers import ByteTrackTracker
+from workers.pipeline.bytetrack import ByteTrack
+from workers.pipeline.detections import Detections
 
-from workers.pipeline.detections import UNTRACKED, Detections
-
-_TRACKERS_REFERENCE_FPS = 30.0
-"""``trackers`` counts its lost-track buffer in frames of a 30 fps video."""
+_REFERENCE_FPS = 30.0
+"""ByteTrack counts its lost-track buffer in frames of a 30 fps video."""
 
 
 class ObjectTracker:
@@ -46,8 +43,8 @@ class ObjectTracker:
         """
         if lost_track_buffer_s < 0:
             raise ValueError("lost_track_buffer_s must not be negative")
-        self._tracker = ByteTrackTracker(
-            lost_track_buffer=round(lost_track_buffer_s * _TRACKERS_REFERENCE_FPS),
+        self._tracker = ByteTrack(
+            lost_track_buffer=round(lost_track_buffer_s * _REFERENCE_FPS),
             frame_rate=frame_rate,
             track_activation_threshold=track_activation_threshold,
             minimum_consecutive_frames=minimum_consecutive_frames,
@@ -57,21 +54,7 @@ class ObjectTracker:
 
     def update(self, detections: Detections, timestamp: float | None = None) -> Detections:
         """Return ``detections`` in the same order, with ``tracker_id`` set (>= 1, or -1 when untracked)."""
-        index = np.arange(len(detections))
-        tracked = self._tracker.update(
-            sv.Detections(
-                xyxy=detections.xyxy,
-                confidence=detections.confidence,
-                class_id=detections.class_id,
-                data={"index": index},
-            ),
-            timestamp=timestamp,
-        )
-        tracker_id = np.full(len(detections), UNTRACKED, np.int64)
-        if len(tracked):
-            ids = np.asarray(tracked.tracker_id, np.int64)
-            # trackers counts ids from 0; 0 must not look like "no id" to anything downstream.
-            tracker_id[np.asarray(tracked.data["index"])] = np.where(ids >= 0, ids + 1, UNTRACKED)
+        tracker_id = self._tracker.update(detections.xyxy, detections.confidence, timestamp)
         return dataclasses.replace(detections, tracker_id=tracker_id)
 
     def reset(self) -> None:
