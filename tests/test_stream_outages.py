@@ -6,19 +6,24 @@ until the service is back.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import pytest
 from django.db import connections
 
+from cameras.models import Camera
 from cameras.services import add_camera
 from events.live import load_frame, load_heartbeats, unpack_frame
 from events.models import Detection, Event
 from tests.outages import postgres_down, restart_redis
 from tests.waiting import wait_for
 from workers.runtime import build_stream_host
+from workers.stream_host import StreamHost
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -52,27 +57,47 @@ def hall(settings, shared_media):
     return add_camera(name="Hall", stream_url="vtest_480x360.avi", detect_fps=DETECT_FPS)
 
 
+@dataclass
+class Outage:
+    """A PostgreSQL outage under a running stream host, as the test saw it."""
+
+    host: StreamHost
+    down_from: float  # time.time() when PostgreSQL went down
+    down_until: float  # … and when it was started again
+    written_after_s: float  # from then until the worker's next frame was stored
+
+
+@contextlib.contextmanager
+def postgres_outage_under_a_worker(camera: Camera, seconds: float) -> Iterator[Outage]:
+    """Start a stream host, stop PostgreSQL for ``seconds`` once the camera has detections,
+    and yield when the worker stores new frames again; the host stops on leaving."""
+    host = build_stream_host()
+    host.start()
+    try:
+        wait_for(lambda: Detection.objects.filter(camera=camera).exists(), 30, "the first detections")
+        with postgres_down():
+            down_from = time.time()
+            time.sleep(seconds)
+            down_until = time.time()
+        back = time.monotonic()
+        wait_for(lambda: _frames_between(camera.pk, down_until + 1, time.time()), 30, "detections after the restart")
+        yield Outage(host, down_from, down_until, time.monotonic() - back)
+    finally:
+        host.stop()
+        connections.close_all()
+
+
 def test_what_it_saw_while_postgresql_restarted_is_written_when_it_is_back(
     hall, redis_client, media_root, caplog
 ):
     caplog.set_level(logging.INFO, logger="workers.sinks")
-    host = build_stream_host()
-    host.start()
-    try:
-        wait_for(lambda: Detection.objects.filter(camera=hall).exists(), 30, "the first detections")
-        with postgres_down():
-            down_from = time.time()
-            time.sleep(4.0)
-            down_until = time.time()
-        back = time.monotonic()
-        wait_for(lambda: _frames_between(hall.pk, down_until + 1, time.time()), 30, "detections after the restart")
-        written_after_s = time.monotonic() - back
+    with postgres_outage_under_a_worker(hall, 4.0) as outage:
+        host, down_from, down_until, written_after_s = (
+            outage.host, outage.down_from, outage.down_until, outage.written_after_s
+        )
         kept = _frames_between(hall.pk, down_from + 0.5, down_until - 0.5)
         beat = wait_for(lambda: next(iter(load_heartbeats(redis_client)), None), 10, "the worker's heartbeat")
         still_held = hall.pk in host.cameras and host.leases.holder(hall.pk) == host.worker_id
-    finally:
-        host.stop()
-        connections.close_all()
     # Every frame the detector saw while the database was away reached it afterwards.
     expected = DETECT_FPS * (down_until - down_from - 1.0)
     assert len(kept) >= 0.8 * expected, f"{len(kept)} frames of the outage stored, {expected:.0f} expected"
@@ -91,19 +116,9 @@ def test_a_long_outage_drops_the_oldest_frames_beyond_the_buffer_and_counts_them
 ):
     settings.VIGIL_SINK_BUFFER_MB = 1  # two 480x360 frames
     caplog.set_level(logging.WARNING, logger="workers.sinks")
-    host = build_stream_host()
-    host.start()
-    try:
-        wait_for(lambda: Detection.objects.filter(camera=hall).exists(), 30, "the first detections")
-        with postgres_down():
-            down_from = time.time()
-            time.sleep(3.0)
-            down_until = time.time()
-        wait_for(lambda: _frames_between(hall.pk, down_until + 1, time.time()), 30, "detections after the restart")
+    with postgres_outage_under_a_worker(hall, 3.0) as outage:
+        host, down_from, down_until = outage.host, outage.down_from, outage.down_until
         kept = _frames_between(hall.pk, down_from + 0.3, down_until)
-    finally:
-        host.stop()
-        connections.close_all()
     assert host.sink.frames_dropped >= 0.5 * DETECT_FPS * (down_until - down_from)
     assert len(kept) <= 2, "no more than the buffer's worth of the outage is kept"
     assert host.sink.batches_failed == 0

@@ -13,6 +13,7 @@ import { renderFacts, renderHistory } from "./item_panel.js";
 import { actionFor, renderHelp } from "./keys.js";
 import { Queue, stateOf } from "./queue.js";
 import { renderQueue } from "./queue_list.js";
+import { Notice } from "./notice.js";
 
 /** @typedef {import("./boxes.js").Box} Box */
 /** @typedef {{box: Box, label: string, correction: number|null}} Missed */
@@ -34,6 +35,7 @@ const $ = (id) => document.getElementById(id);
 class ReviewScreen {
   constructor() {
     this.root = $("review");
+    this.notice = new Notice("review-status", "review-error");
     this.form = /** @type {HTMLFormElement} */ ($("queue-filters"));
     this.note = /** @type {HTMLTextAreaElement} */ ($("note"));
     this.queue = new Queue(config.api);
@@ -115,21 +117,21 @@ class ReviewScreen {
     const result = await this.queue.load(this.filters());
     this.root.dataset.loading = "false";
     if (!result.ok) {
-      this.error(`The queue could not be loaded: ${messages(result.data).join(" ")}`);
+      this.notice.error(`The queue could not be loaded: ${messages(result.data).join(" ")}`);
       $("queue-count").textContent = "";
       return;
     }
     if (itemId !== null && !this.queue.select(itemId)) {
       const detail = await api("GET", `${config.api}items/${itemId}/`);
       if (detail.ok) this.queue.insert(detail.data);
-      else this.error(`Item #${itemId} could not be opened: ${messages(detail.data).join(" ")}`);
+      else this.notice.error(`Item #${itemId} could not be opened: ${messages(detail.data).join(" ")}`);
     }
     this.show();
   }
 
   async loadMore() {
     const result = await this.queue.more();
-    if (result && !result.ok) this.error(`More items could not be loaded: ${messages(result.data).join(" ")}`);
+    if (result && !result.ok) this.notice.error(`More items could not be loaded: ${messages(result.data).join(" ")}`);
     this.renderList();
   }
 
@@ -277,7 +279,7 @@ class ReviewScreen {
     } else if (this.edited) {
       this.frame.resetEdit();
     } else {
-      this.clearError();
+      this.notice.clearError();
     }
   }
 
@@ -344,9 +346,9 @@ class ReviewScreen {
   verdict(action, extra = {}) {
     const item = this.queue.current;
     if (!item) return;
-    if (!config.can_correct) return this.error("Your role may look at the queue but not correct it.");
+    if (!config.can_correct) return this.notice.error("Your role may look at the queue but not correct it.");
     if (this.mode !== "review") this.cancelModes();
-    this.clearError();
+    this.notice.clearError();
     const body = { action, note: this.note.value, ...extra };
     if (this.frame.edited && (action === "adjust_box" || action === "relabel")) body.box = rounded(this.frame.edited);
     const before = stateOf(item);
@@ -360,16 +362,16 @@ class ReviewScreen {
     this.note.value = "";
     this.queue.advance();
     this.show();
-    this.status(`${text} · saving…`);
+    this.notice.status(`${text} · saving…`);
     done.correction = this.track(this.send(`items/${item.id}/correct/`, body).then((result) => {
       if (result.ok) {
         Object.assign(item, result.data.item);
-        this.status(`${text} · Z undoes`);
+        this.notice.status(`${text} · Z undoes`);
         this.refreshItem(item);
         return /** @type {number} */ (result.data.correction.id);
       }
       this.rollback(done, item);
-      this.error(`“${text}” was not saved: ${messages(result.data).join(" ")} The item is back as it was.`);
+      this.notice.error(`“${text}” was not saved: ${messages(result.data).join(" ")} The item is back as it was.`);
       return null;
     }));
   }
@@ -403,7 +405,7 @@ class ReviewScreen {
 
   startMissed() {
     if (!this.queue.current) return;
-    if (!config.can_correct) return this.error("Your role may look at the queue but not correct it.");
+    if (!config.can_correct) return this.notice.error("Your role may look at the queue but not correct it.");
     this.cancelModes();
     this.mode = "draw";
     this.root.dataset.mode = this.mode;
@@ -423,7 +425,7 @@ class ReviewScreen {
   addMissed(classname) {
     const item = this.queue.current;
     if (!item || !this.drawn) return;
-    this.clearError();
+    this.notice.clearError();
     const box = rounded(this.drawn);
     /** @type {Missed} */
     const missed = { box, label: `missed: ${classname}`, correction: null };
@@ -437,19 +439,19 @@ class ReviewScreen {
     const done = { kind: "missed", text, itemId: item.id, before: stateOf(item), note, missed,
       correction: Promise.resolve(null) };
     this.done.push(done);
-    this.status(`${text} · saving…`);
+    this.notice.status(`${text} · saving…`);
     done.correction = this.track(this.send(`items/${item.id}/missed/`, { class_name: classname, box, note })
       .then((result) => {
         if (result.ok) {
           missed.correction = result.data.correction.id;
-          this.status(`${text} · Z undoes`);
+          this.notice.status(`${text} · Z undoes`);
           if (this.queue.current?.id === item.id) this.loadHistory(item.id);
           return /** @type {number} */ (result.data.correction.id);
         }
         this.done = this.done.filter((d) => d !== done);
         this.dropMissed(item.id, missed);
         if (!this.note.value) this.note.value = note;
-        this.error(`The missed ${classname} was not saved: ${messages(result.data).join(" ")}`);
+        this.notice.error(`The missed ${classname} was not saved: ${messages(result.data).join(" ")}`);
         return null;
       }));
   }
@@ -463,18 +465,18 @@ class ReviewScreen {
   /** Undo the last correction made here: shown at once, rolled back if the server refuses. */
   undo() {
     const done = this.done.pop();
-    if (!done) return this.status("Nothing to undo.");
+    if (!done) return this.notice.status("Nothing to undo.");
     if (!config.can_undo) {
       this.done.push(done);
-      return this.error("Your role may not undo corrections.");
+      return this.notice.error("Your role may not undo corrections.");
     }
-    this.clearError();
+    this.notice.clearError();
     const item = this.queue.find(done.itemId);
     const now = item ? stateOf(item) : null;
     if (done.kind === "missed" && done.missed) this.dropMissed(done.itemId, done.missed);
     if (item && done.kind === "verdict") this.restate(item, done.before);
     if (item && this.queue.select(item.id)) this.show();
-    this.status(`Undoing “${done.text}”…`);
+    this.notice.status(`Undoing “${done.text}”…`);
     this.track(done.correction.then(async (id) => {
       if (id === null) return; // it failed and was rolled back already
       const result = await this.send(`corrections/${id}/undo/`);
@@ -482,7 +484,7 @@ class ReviewScreen {
         const fresh = result.data.item;
         if (item) Object.assign(item, fresh);
         else this.queue.insert(fresh);
-        this.status(`Undone: ${done.text}`);
+        this.notice.status(`Undone: ${done.text}`);
         if (this.queue.current?.id === done.itemId || !item) this.show();
         else this.renderList();
         return;
@@ -493,7 +495,7 @@ class ReviewScreen {
         this.missed.set(done.itemId, [...(this.missed.get(done.itemId) || []), done.missed]);
       }
       if (item && this.queue.select(item.id)) this.show();
-      this.error(`“${done.text}” could not be undone: ${messages(result.data).join(" ")}`);
+      this.notice.error(`“${done.text}” could not be undone: ${messages(result.data).join(" ")}`);
     }));
   }
 
@@ -510,24 +512,6 @@ class ReviewScreen {
   /** @param {string} text */
   hint(text) {
     $("mode-hint").textContent = text;
-  }
-
-  /** @param {string} text */
-  status(text) {
-    $("review-status").textContent = text;
-  }
-
-  /** @param {string} text */
-  error(text) {
-    const box = $("review-error");
-    box.textContent = text;
-    box.hidden = false;
-  }
-
-  clearError() {
-    const box = $("review-error");
-    box.textContent = "";
-    box.hidden = true;
   }
 }
 

@@ -6,6 +6,7 @@ import { api, el, messages, setCsrfToken } from "../configure/api.js";
 import { VERDICTS, fixed, localToIso, statusText, when } from "./format.js";
 import { stateOf } from "./queue.js";
 import { Selection } from "./selection.js";
+import { Notice } from "./notice.js";
 
 const config = JSON.parse(/** @type {HTMLElement} */ (document.getElementById("similar-config")).textContent || "{}");
 setCsrfToken(config.csrf);
@@ -23,6 +24,7 @@ const $ = (id) => document.getElementById(id);
 class SimilarPage {
   constructor() {
     this.root = $("similar");
+    this.notice = new Notice("similar-status", "similar-error");
     this.form = /** @type {HTMLFormElement} */ ($("similar-filters"));
     this.grid = $("similar-grid");
     this.selection = new Selection();
@@ -130,14 +132,14 @@ class SimilarPage {
     if (generation !== this.generation) return;
     this.root.dataset.loading = "false";
     if (!result.ok) {
-      this.error(`The search failed: ${messages(result.data).join(" ")}`);
+      this.notice.error(`The search failed: ${messages(result.data).join(" ")}`);
       return;
     }
-    this.clearError();
+    this.notice.clearError();
     this.results = new Map(result.data.results.map((/** @type {any} */ r) => [r.item.id, r]));
     this.selection.setOrder([...this.results.keys()]);
     this.render();
-    this.status(this.results.size ? `${this.results.size} similar detections, nearest first.`
+    this.notice.status(this.results.size ? `${this.results.size} similar detections, nearest first.`
       : "Nothing similar with these filters.");
   }
 
@@ -211,8 +213,8 @@ class SimilarPage {
    */
   async bulk(action) {
     const ids = this.selection.ids();
-    if (!ids.length) return this.status("Select detections first (click, Shift+click, or A for all).");
-    if (!config.can_correct) return this.error("Your role may not correct detections.");
+    if (!ids.length) return this.notice.status("Select detections first (click, Shift+click, or A for all).");
+    if (!config.can_correct) return this.notice.error("Your role may not correct detections.");
     const className = /** @type {HTMLSelectElement} */ ($("relabel-class")).value;
     const note = /** @type {HTMLInputElement} */ ($("bulk-note")).value;
     const body = { items: ids, action, note, ...(action === "relabel" ? { class_name: className } : {}) };
@@ -224,22 +226,22 @@ class SimilarPage {
       before.set(id, stateOf(item));
       Object.assign(item, { status: "reviewed", verdict: action, label: action === "relabel" ? className : item.label });
     }
-    this.clearError();
+    this.notice.clearError();
     this.selection.none();
     this.render();
-    this.status(`${text} · saving…`);
+    this.notice.status(`${text} · saving…`);
     const result = await this.track(api("POST", `${config.api}bulk/`, body));
     if (!result.ok) {
       this.restore(before);
       for (const id of ids) this.selection.selected.add(id);
       this.render();
-      this.error(`“${text}” was not saved: ${messages(result.data).join(" ")} Nothing was changed.`);
+      this.notice.error(`“${text}” was not saved: ${messages(result.data).join(" ")} Nothing was changed.`);
       return undefined;
     }
     /** @type {HTMLInputElement} */ ($("bulk-note")).value = "";
     this.batches.push({ batch: result.data.batch, text, before });
     this.renderSelection();
-    this.status(`${text}. Z or Undo puts them back.`);
+    this.notice.status(`${text}. Z or Undo puts them back.`);
     return undefined;
   }
 
@@ -254,41 +256,23 @@ class SimilarPage {
   /** Undo the last bulk correction made here. */
   async undo() {
     const batch = this.batches.pop();
-    if (!batch) return this.status("Nothing to undo.");
+    if (!batch) return this.notice.status("Nothing to undo.");
     const now = new Map([...batch.before.keys()].filter((id) => this.results.has(id))
       .map((id) => [id, stateOf(/** @type {any} */ (this.results.get(id)).item)]));
     this.restore(batch.before);
     this.render();
-    this.status(`Undoing “${batch.text}”…`);
+    this.notice.status(`Undoing “${batch.text}”…`);
     const result = await this.track(api("POST", `${config.api}bulk/${encodeURIComponent(batch.batch)}/undo/`));
     if (!result.ok) {
       this.restore(now);
       this.batches.push(batch);
       this.render();
-      this.error(`“${batch.text}” could not be undone: ${messages(result.data).join(" ")}`);
+      this.notice.error(`“${batch.text}” could not be undone: ${messages(result.data).join(" ")}`);
       return undefined;
     }
-    this.clearError();
-    this.status(`Undone: ${batch.text} (${result.data.undone} corrections).`);
+    this.notice.clearError();
+    this.notice.status(`Undone: ${batch.text} (${result.data.undone} corrections).`);
     return undefined;
-  }
-
-  // ---- messages --------------------------------------------------------------------------
-
-  /** @param {string} text */
-  status(text) {
-    $("similar-status").textContent = text;
-  }
-
-  /** @param {string} text */
-  error(text) {
-    const box = $("similar-error");
-    box.textContent = text;
-    box.hidden = false;
-  }
-
-  clearError() {
-    $("similar-error").hidden = true;
   }
 }
 
