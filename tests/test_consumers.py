@@ -1,4 +1,6 @@
 """The operators' WebSocket on the real Redis channel layer, through the real ASGI stack."""
+import threading
+
 import pytest
 from channels.db import database_sync_to_async as sync_to_async
 from django.contrib.auth.models import Group
@@ -6,6 +8,7 @@ from django.contrib.auth.models import Group
 from cameras.services import add_camera
 from events.publisher import publish_camera_changed, publish_event
 from tests.event_data import join, restricted_camera
+from tests.outages import restart_redis
 from tests.sockets import open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
@@ -53,6 +56,29 @@ async def test_it_follows_cameras_added_after_connecting(operator, redis_client)
     assert await communicator.receive_json_from(timeout=5) == {"type": "camera", "camera_id": camera.pk}
     await sync_to_async(publish_event)(_payload(camera, 7))
     assert (await communicator.receive_json_from(timeout=5))["event"]["id"] == 7
+    await communicator.disconnect()
+
+
+async def test_publishing_keeps_one_redis_connection_and_outlives_a_redis_restart(operator, redis_client):
+    """A stream worker publishes from plain threads, outside any event loop: each message
+    once started a loop of its own, and with it a new Redis connection."""
+    camera = await sync_to_async(add_camera)(name="Busy", stream_url="rtsp://192.0.2.1/s")
+
+    def publish_from_a_plain_thread(times: int) -> None:
+        worker = threading.Thread(target=lambda: [publish_camera_changed(camera.pk) for _ in range(times)])
+        worker.start()
+        worker.join()
+
+    publish_from_a_plain_thread(1)  # the process's sends are connected
+    opened_before = redis_client.info("stats")["total_connections_received"]
+    publish_from_a_plain_thread(20)
+    assert redis_client.info("stats")["total_connections_received"] - opened_before == 0
+
+    await sync_to_async(restart_redis)(down_s=1.0)
+    communicator, connected, _ = await _connect(operator)
+    assert connected
+    await sync_to_async(publish_event)(_payload(camera, 9))
+    assert (await communicator.receive_json_from(timeout=5))["event"]["id"] == 9
     await communicator.disconnect()
 
 
