@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, overload
 import numpy as np
 import redis
 from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections, transaction
+from django.urls import get_resolver
 
 from cameras.models import Rule
 from events.actions import enqueue_actions
@@ -180,6 +181,9 @@ class Sink:
         self.redis = redis_client
         self.review = review
         self.clips = clips
+        # An event's payload holds links (reverse()): import the URLconf now, or the first
+        # event of the worker's life waits for it (0.6 s) on its way to operators.
+        get_resolver().url_patterns
 
     def publish_live(self, outcomes: list[FrameOutcome]) -> list[FrameOutcome]:
         """Send the live frames of ``outcomes`` now; the outcomes still to be written.

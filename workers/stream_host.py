@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import redis
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, connection, connections
 
 from cameras.models import Camera, CameraStatus
 from events.live import WorkerCamera, WorkerHeartbeat, clear_heartbeat, store_heartbeat
@@ -265,14 +265,18 @@ class StreamHost:
 
     # --- configuration, leases, status ----------------------------------------------
     def _sync_safely(self) -> None:
+        """One :meth:`sync`, on a database connection kept from one to the next (opening one
+        each time cost PostgreSQL a new backend every ``config_poll_s``); a connection that
+        failed is dropped, and the next sync opens a new one."""
         try:
-            close_old_connections()
             self.sync()
         except (OperationalError, InterfaceError, redis.RedisError) as err:  # restarting: retry next tick
+            connection.close()
             log.warning("stream host sync failed: a service is unreachable; retrying", extra={
                 "worker": self.worker_id, "error": str(err).strip()[:200],
             })
         except Exception:
+            connection.close()  # it may be in a failed transaction
             log.exception("stream host sync failed; retrying", extra={"worker": self.worker_id})
 
     def sync(self) -> None:
