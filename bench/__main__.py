@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from bench.common import REPO, Section, machine, setup_django
 
-NAMES = ("throughput", "gating", "latency", "fanout", "live_view", "memory", "fp_memory")
+NAMES = ("throughput", "providers", "gating", "latency", "fanout", "live_view", "memory", "fp_memory")
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
 
-    from bench import fanout, fp_memory, gating, latency, live_view, memory, throughput
+    from bench import fanout, fp_memory, gating, latency, live_view, memory, providers, throughput
     from workers.runtime import shared_detector
 
     detector = shared_detector()  # the stream worker's own detector, as configured
@@ -27,6 +27,8 @@ def main() -> None:
     started = time.monotonic()
     if "throughput" in args.only:
         sections.append(throughput.run(seconds / 2, rounds=3))
+    if "providers" in args.only:
+        sections.append(providers.run(seconds))
     if "gating" in args.only:
         sections.append(gating.run(detector))
     if "latency" in args.only:

@@ -11,6 +11,8 @@ gating and once without, and the events are compared.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -67,7 +69,14 @@ def quiet_scene(frames: list[np.ndarray]) -> tuple[list[int], float]:
     return order, held / len(order)
 
 
-def replay(detector: Detector, frames: list[np.ndarray], order: list[int], *, gating: bool) -> dict[str, object]:
+@dataclass
+class Replay:
+    sampled: int
+    runs: int
+    events: list[float]  # times of the rule's hits, seconds into the replay
+
+
+def replay(detector: Detector, frames: list[np.ndarray], order: list[int], *, gating: bool) -> Replay:
     gate, tracker = MotionGate(), ObjectTracker(frame_rate=DETECT_FPS, lost_track_buffer_s=TRACK_BUFFER_S)
     rule = RuleSpec(rule_id=1, name="Person seen", trigger="seen", class_ids=frozenset({0}), min_confidence=0.5)
     state = RuleState()
@@ -88,7 +97,7 @@ def replay(detector: Detector, frames: list[np.ndarray], order: list[int], *, ga
         height, width = frame.shape[:2]
         hits, state = evaluate(rule, tracked, (width, height), now, state)
         event_times += [now] * len(hits)
-    return {"sampled": len(order), "runs": runs, "events": event_times}
+    return Replay(sampled=len(order), runs=runs, events=event_times)
 
 
 def _matched(a: list[float], b: list[float], tolerance_s: float) -> int:
@@ -108,7 +117,7 @@ def run(detector: Detector) -> Section:
     order, quiet_share = quiet_scene(frames)
     off = replay(detector, frames, order, gating=False)
     on = replay(detector, frames, order, gating=True)
-    events_off, events_on = off["events"], on["events"]
+    events_off, events_on = off.events, on.events
     assert isinstance(events_off, list) and isinstance(events_on, list)
     matched = _matched(events_off, events_on, tolerance_s=2.0)
     section.add(f"Scene: {VIDEO.name} (people cross a room one at a time) with each quiet moment held "
@@ -118,10 +127,10 @@ def run(detector: Detector) -> Section:
     section.add()
     section.add("| gating | frames looked at | detector runs | events |")
     section.add("|---|---|---|---|")
-    section.add(f"| off | {off['sampled']} | {off['runs']} | {len(events_off)} |")
-    section.add(f"| on | {on['sampled']} | {on['runs']} | {len(events_on)} |")
+    section.add(f"| off | {off.sampled} | {off.runs} | {len(events_off)} |")
+    section.add(f"| on | {on.sampled} | {on.runs} | {len(events_on)} |")
     section.add()
-    section.add(f"Detector runs saved: **{off['runs'] / max(on['runs'], 1):.1f}× fewer** with gating. "
+    section.add(f"Detector runs saved: **{off.runs / max(on.runs, 1):.1f}× fewer** with gating. "
                 f"Events: {matched} of {len(events_off)} events without gating have one within 2 s with gating; "
                 f"{len(events_on) - matched} extra with gating.")
     section.add(f"Event times, gating off: {', '.join(f'{t:.1f}' for t in events_off)} s")

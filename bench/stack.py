@@ -30,13 +30,13 @@ def running_host(detector: Detector, **options: Any) -> Iterator[StreamHost]:
     get_redis().flushdb()  # the bench's own Redis: no leases left from an earlier run
     options.setdefault("inference_threads", inference_threads())
     options.setdefault("decode_threads", settings.VIGIL_DECODE_THREADS)
+    options.setdefault("capacity", 64)
     host = StreamHost(
         detector=detector,
         redis_client=get_redis(),
         media_root=settings.MEDIA_ROOT,
         video_dir=MEDIA,
         worker_id="bench",
-        capacity=64,
         config_poll_s=1.0,
         **options,
     )

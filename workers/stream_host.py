@@ -83,6 +83,7 @@ class CameraRuntime:
     # still frames show them in the live view (nothing moved since)
     last_tracked: tuple[Detections, tuple[int, int]] = field(default_factory=lambda: (Detections.empty(), (1, 1)))
     processed: _Rate = field(default_factory=_Rate)
+    frames_processed: int = 0  # through the detector, since the camera was claimed
     # until when this worker's lease lets it write for the camera (moved at each renewal)
     window: WriteWindow = field(default_factory=WriteWindow)
 
@@ -506,6 +507,7 @@ class StreamHost:
             runtime.last_tracked = (tracked, (width, height))
             hits = self._evaluate_rules(runtime, tracked, frame)
             runtime.processed.tick(now)
+            runtime.frames_processed += 1
             if runtime.window.open(now):
                 publish_live = now >= runtime.next_live
                 if publish_live:

@@ -138,6 +138,9 @@ def test_it_handles_mixed_frame_sizes_and_batches_above_max_batch(model_dir: Pat
     ]
     results = small_batches.detect(frames)
     assert len(results) == 5
+    stats = small_batches.stats
+    assert (stats.runs, stats.frames) == (3, 5)  # batches of 2, 2 and 1: the warm-up run is not counted
+    assert 0 < stats.cpu_s and 0 < stats.wall_s
     for frame, d in zip(frames, results):
         (alone,) = small_batches.detect([frame])
         assert d.class_id.tolist() == alone.class_id.tolist()

@@ -7,7 +7,10 @@ its cameras: the newest frames of every camera that needs a look go through
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +43,18 @@ class Detector(Protocol):
     def detect(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """One :class:`Detections` per frame (H, W, 3 BGR uint8, any mix of sizes), in order."""
         ...
+
+
+@dataclass
+class RunStats:
+    """What the detector's ``session.run`` calls have cost so far (for metrics and benchmarks)."""
+
+    runs: int = 0
+    frames: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    """CPU time of the calling threads inside ``run``: on a CPU provider, the model's own
+    work (single-threaded sessions); on a GPU, the host's share."""
 
 
 class OnnxYoloxDetector:
@@ -89,6 +104,8 @@ class OnnxYoloxDetector:
         self._session, self._input_name, self._output_name = loaded.session, loaded.input_name, loaded.output_name
         self.providers: list[str] = self._session.get_providers()
         self._session.run(None, {self._input_name: np.full(self._input_shape(1), self._pad_value, np.uint8)})
+        self.stats = RunStats()
+        self._stats_lock = threading.Lock()
         log.info("%s loaded from %s on %s", spec.name, model_path, ", ".join(self.providers))
 
     def _input_shape(self, batch: int) -> tuple[int, int, int, int]:
@@ -110,7 +127,14 @@ class OnnxYoloxDetector:
             yolox.letterbox_hwc(frame, self.spec.input_size, pad_value=self._pad_value, out=batch[i])[1]
             for i, frame in enumerate(frames)
         ]
+        wall, cpu = time.perf_counter(), time.thread_time()
         (raw,) = self._session.run([self._output_name], {self._input_name: batch})
+        cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+        with self._stats_lock:
+            self.stats.runs += 1
+            self.stats.frames += len(frames)
+            self.stats.wall_s += wall
+            self.stats.cpu_s += cpu
         results = []
         for i, frame in enumerate(frames):
             boxes, scores, class_ids = yolox.decode_candidates(raw[i], self.spec.input_size, self.conf_threshold)
