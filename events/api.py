@@ -30,7 +30,7 @@ from rest_framework.utils.urls import replace_query_param
 
 from cameras.access import visible_cameras
 from events.handling import EVENT_RELATED, HANDLE_PERMISSION, AssigneeError, HandlingError, handle, handlers_of
-from events.models import ClipStatus, Detection, Event, EventAction
+from events.models import HELD_BACK, QUIET_RULE, ClipStatus, Detection, Event, EventAction
 from events.payloads import snapshot_url, user_ref
 from vision.api import NewestFirstCursor
 from vision.permissions import requires
@@ -129,14 +129,21 @@ class EventFilter(django_filters.FilterSet):
         label="true: only events held back as repeats of a false positive (review.Suppression, not lifted); "
         "false: only the others",
     )
+    alerted = django_filters.BooleanFilter(
+        method="filter_alerted",
+        label="true: only events operators were alerted to (neither held back as a repeat of a false positive "
+        "nor of a rule that does not alert operators): the dashboard's feed; false: only the others",
+    )
 
     class Meta:
         model = Event
-        fields = ["camera", "status", "severity", "rule", "suppressed"]
+        fields = ["camera", "status", "severity", "rule", "suppressed", "alerted"]
 
     def filter_suppressed(self, queryset: QuerySet[Event], name: str, value: bool) -> QuerySet[Event]:
-        held = Q(suppression__isnull=False, suppression__lifted_at__isnull=True)
-        return queryset.filter(held) if value else queryset.exclude(held)
+        return queryset.filter(HELD_BACK) if value else queryset.exclude(HELD_BACK)
+
+    def filter_alerted(self, queryset: QuerySet[Event], name: str, value: bool) -> QuerySet[Event]:
+        return queryset.alerted() if value else queryset.filter(HELD_BACK | QUIET_RULE)  # type: ignore[attr-defined]
 
     def filter_assigned_to(self, queryset: QuerySet[Event], name: str, value: str) -> QuerySet[Event]:
         if value == "me":

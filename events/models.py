@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, models, router, transaction
+from django.db.models import Q
 
 from cameras.models import Camera, Rule, Severity
 
@@ -73,7 +74,18 @@ def lock_event_inserts(using: str) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [EVENT_INSERT_LOCK])
 
 
+# Events that repeat a false positive a reviewer rejected are held back (review.Suppression
+# not lifted); events of a rule that does not alert operators are stored quietly.
+HELD_BACK = Q(suppression__isnull=False, suppression__lifted_at__isnull=True)
+QUIET_RULE = Q(rule__isnull=False, rule__notify_operators=False)
+
+
 class EventQuerySet(models.QuerySet["Event"]):
+    def alerted(self) -> EventQuerySet:
+        """What operators were alerted to (pushed live): the dashboard's feed, loaded or back-filled,
+        shows exactly these. An event whose rule was deleted since was alerted."""
+        return self.exclude(HELD_BACK).exclude(QUIET_RULE)
+
     def bulk_create(self, objs: Iterable[Event], *args: Any, **kwargs: Any) -> list[Event]:  # type: ignore[override]
         objs = list(objs)
         if not objs:  # nothing to order: no lock (the stream sink calls this for every batch)

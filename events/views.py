@@ -39,7 +39,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # The back-fill cursor, read before the newest events: an event committed in between is
     # then above the cursor (the feed asks the API for it) rather than lost below it.
     last_id = visible.aggregate(last=Max("pk"))["last"] or 0
-    recent = [event_payload(e, e.camera.name) for e in visible.select_related(*EVENT_RELATED)[:FEED_INITIAL]]
+    alerted = visible.alerted().select_related(*EVENT_RELATED)  # as the feed loads and back-fills them
+    recent = [event_payload(e, e.camera.name) for e in alerted[:FEED_INITIAL]]
     rules = list(Rule.objects.filter(camera__in=cameras).select_related("camera").order_by("camera__name", "name", "pk"))
     config = {
         **operator_config(request),

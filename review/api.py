@@ -74,6 +74,9 @@ def _filtered(items: QuerySet[ReviewItem], query: dict[str, Any]) -> QuerySet[Re
     return items.filter(**{lookup: query[key] for key, lookup in lookups.items() if key in query})
 
 
+DISTANCE_DECIMALS = 5
+
+
 class ReviewItemViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """One item, and what a reviewer does to it."""
 
@@ -196,12 +199,13 @@ class SimilarView(APIView):
             embedding_model=source.embedding_model, embedding_version=source.embedding_version
         )
         found: list[tuple[ReviewItem, float]] = nearest(candidates, list(source.embedding), limit=query["limit"])
-        if "max_distance" in query:
+        found = [(item, round(distance, DISTANCE_DECIMALS)) for item, distance in found]
+        if "max_distance" in query:  # on the distances as reported: one shown can be given back as the limit
             found = [(item, distance) for item, distance in found if distance <= query["max_distance"]]
         return Response(SimilarPageSerializer({
             "item": query.get("item"),
             "correction": query.get("correction"),
-            "results": [{"distance": round(distance, 5), "item": item} for item, distance in found],
+            "results": [{"distance": distance, "item": item} for item, distance in found],
         }).data)
 
 

@@ -53,3 +53,28 @@ def test_it_serves_an_openapi_schema(operator):
 
 def test_it_refuses_the_schema_to_anonymous_clients(client):
     assert client.get("/api/schema/").status_code == 403
+
+
+def test_alerted_leaves_out_what_operators_were_not_alerted_to(operator, event):
+    """The dashboard loads and back-fills with alerted=true: an event of a quiet rule was never
+    pushed live, so it must not turn up in the feed after a reconnect either."""
+    camera = event.camera
+    quiet = camera.rules.create(name="Counting", trigger="seen", object_classes=["person"], notify_operators=False)
+    gone = camera.rules.create(name="Deleted since", trigger="seen", object_classes=["person"])
+    quiet_event = Event.objects.create(
+        camera=camera, rule=quiet, rule_name="Counting", class_name="person", confidence=0.8, captured_at=event.captured_at,
+    )
+    orphan = Event.objects.create(
+        camera=camera, rule=gone, rule_name="Deleted since", class_name="person", confidence=0.8,
+        captured_at=event.captured_at,
+    )
+    gone.delete()  # its events stay, without a rule: they were alerted when they came
+    ops = client_for(operator)
+
+    def ids(**params):
+        return {e["id"] for e in ops.get("/api/events/", params).json()["results"]}
+
+    assert ids(alerted="true") == {event.pk, orphan.pk}
+    assert ids(alerted="true", after=0) == {event.pk, orphan.pk}  # the back-fill
+    assert ids(alerted="false") == {quiet_event.pk}
+    assert ids() == {event.pk, orphan.pk, quiet_event.pk}  # the API lists them all by default

@@ -64,6 +64,9 @@ def test_an_operator_sees_only_the_cameras_of_their_access_groups(operator, admi
     join(operator, "Ops")
     Rule.objects.create(camera=vault, name="Safe opened", trigger="seen", object_classes=["person"])
     mine = [make_event(lobby), make_event(dock)]
+    quiet = Rule.objects.create(camera=lobby, name="Count", trigger="seen", object_classes=["person"],
+                                notify_operators=False)
+    never_alerted = make_event(lobby, rule=quiet)  # stored, never pushed: not in the feed either
     hidden = make_event(vault)  # the newest: its id must not leak as the back-fill cursor
 
     body = client_for(operator).get("/dashboard/").content.decode()
@@ -71,7 +74,8 @@ def test_an_operator_sees_only_the_cameras_of_their_access_groups(operator, admi
     assert {c["name"] for c in config["cameras"]} == {"Lobby", "Dock"}
     assert {r["camera_id"] for r in config["rules"]} == {lobby.pk, dock.pk}
     assert {e["id"] for e in json_script(body, "initial-events")} == {e.pk for e in mine}
-    assert config["last_id"] == mine[-1].pk < hidden.pk
+    assert never_alerted.pk not in {e["id"] for e in json_script(body, "initial-events")}
+    assert config["last_id"] == never_alerted.pk < hidden.pk
     assert "Vault" not in body and "Safe opened" not in body
     assert client_for(operator).get(f"/events/{hidden.pk}/").status_code == 404
 

@@ -44,12 +44,12 @@ export class FeedFilters extends EventTarget {
 
   /**
    * The API's filters (events/api.py EventFilter), for /api/events/.
-   * Events held back as repeats of a false positive are never pushed live, so they are
-   * left out of what is loaded too.
+   * Events held back as repeats of a false positive, and those of rules that do not alert
+   * operators, are never pushed live, so they are left out of what is loaded too.
    * @returns {URLSearchParams}
    */
   params(now = Date.now()) {
-    const params = new URLSearchParams({ suppressed: "false" });
+    const params = new URLSearchParams({ alerted: "true" });
     for (const name of ["camera", "severity", "rule"]) {
       if (this.value(name)) params.set(name, this.value(name));
     }
