@@ -30,6 +30,7 @@ BATCHES = (1, 8, 32)
 DETECT_FPS = 5.0
 SUSTAINED = 0.95  # of DETECT_FPS, for every camera
 MAX_CAMERAS = 256
+MAX_TRIALS = 7
 
 
 def usable_providers() -> list[str]:
@@ -113,30 +114,23 @@ def sustains(detector: OnnxYoloxDetector, provider: str, cameras: int, seconds: 
 
 
 def capacity(detector: OnnxYoloxDetector, provider: str, estimate: int, seconds: float) -> tuple[int, list[str]]:
-    """The most cameras sustained, searching from ``estimate``; and each trial, in words."""
+    """The most cameras sustained, searched from ``estimate`` (grow or shrink by a quarter
+    until one trial holds and one fails, then halve the gap); and each trial, in words."""
     trials: list[str] = []
-    tried: dict[int, bool] = {}
-
-    def trial(k: int) -> bool:
+    held, failed = 0, MAX_CAMERAS + 1  # the most cameras sustained, the fewest not
+    k = max(1, min(estimate, MAX_CAMERAS))
+    while failed - held > 1 and len(trials) < MAX_TRIALS:
         ok, slowest, total = sustains(detector, provider, k, seconds)
-        tried[k] = ok
         trials.append(f"{k} cameras: {'sustained' if ok else 'not sustained'} "
                       f"(slowest camera {slowest:.2f} fps, {total:.1f} frames/s in all)")
-        return ok
-
-    k = max(1, min(estimate, MAX_CAMERAS))
-    if trial(k):
-        while k < MAX_CAMERAS and trial(step := min(MAX_CAMERAS, max(k + 1, math.floor(k * 1.25)))):
-            k = step
-        upper = min([c for c, ok in tried.items() if not ok], default=None)
-        if upper is not None and upper > k + 1 and trial(mid := (k + upper) // 2):
-            k = mid
-        return k, trials
-    while k > 1:
-        k = max(1, min(k - 1, math.floor(k * 0.8)))
-        if trial(k):
-            return k, trials
-    return 0, trials
+        held, failed = (k, failed) if ok else (held, k)
+        if failed > MAX_CAMERAS:
+            k = min(MAX_CAMERAS, max(held + 1, math.floor(held * 1.25)))
+        elif held == 0:
+            k = max(1, min(failed - 1, math.floor(failed * 0.8)))
+        else:
+            k = (held + failed) // 2
+    return held, trials
 
 
 def run(seconds: float) -> Section:
