@@ -6,6 +6,9 @@ import platform
 import shutil
 import socket
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +32,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def runs_per_second(run: Callable[[], object], threads: int, seconds: float) -> float:
+    """Calls of ``run`` per second, ``threads`` threads calling it side by side for ``seconds``."""
+    counts = [0] * threads
+    start = time.perf_counter()
+
+    def loop(slot: int) -> None:
+        while time.perf_counter() - start < seconds:
+            run()
+            counts[slot] += 1
+
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.perf_counter() - start)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 
 import cv2
@@ -19,7 +18,7 @@ import numpy as np
 import onnxruntime as ort
 from django.conf import settings
 
-from bench.common import MEDIA, Section
+from bench.common import MEDIA, Section, runs_per_second
 from bench.stack import fresh_cameras, running_host
 from workers.pipeline import yolox
 from workers.pipeline.catalogue import CATALOGUE, locate_model
@@ -73,21 +72,7 @@ def model_fps(provider: str, batch: int, seconds: float) -> float | None:
         return None
     feed = {loaded.input_name: np.stack([yolox.letterbox_hwc(_frame(), spec.input_size)[0]] * batch)}
     loaded.session.run(None, feed)  # warm-up: TensorRT builds its engine here
-    threads = _threads(provider)
-    counts = [0] * threads
-    start = time.perf_counter()
-
-    def loop(slot: int) -> None:
-        while time.perf_counter() - start < seconds:
-            loaded.session.run(None, feed)
-            counts[slot] += 1
-
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return sum(counts) * batch / (time.perf_counter() - start)
+    return batch * runs_per_second(lambda: loaded.session.run(None, feed), _threads(provider), seconds)
 
 
 def sustains(detector: OnnxYoloxDetector, provider: str, cameras: int, seconds: float) -> tuple[bool, float, float]:

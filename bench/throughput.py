@@ -21,7 +21,7 @@ import onnx
 import onnxruntime as ort
 import psutil
 
-from bench.common import MEDIA, Section
+from bench.common import MEDIA, Section, runs_per_second
 from workers.pipeline import yolox
 from workers.pipeline.catalogue import CATALOGUE, locate_model
 from workers.pipeline.detector import OnnxYoloxDetector, with_dynamic_batch
@@ -55,20 +55,7 @@ def raw_model_fps(
     per_run = max(1, batch // threads)
     inputs = np.stack([yolox.letterbox(f, spec.input_size)[0] for f in _frames(per_run)])
     session.run(None, {"images": inputs})
-    counts = [0] * threads
-    start = time.perf_counter()
-
-    def loop(slot: int) -> None:
-        while time.perf_counter() - start < seconds:
-            session.run(None, {"images": inputs})
-            counts[slot] += 1
-
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return sum(counts) * per_run / (time.perf_counter() - start)
+    return per_run * runs_per_second(lambda: session.run(None, {"images": inputs}), threads, seconds)
 
 
 def naive_loop_fps(model_path: Path, providers: list[str], cameras: int, seconds: float) -> float:
