@@ -147,3 +147,30 @@ def test_it_rides_out_a_redis_restart_and_loses_nothing_that_reached_postgresql(
     assert around and max(gaps) < 1.5, f"frames went missing around the restart: gaps {gaps}"
     assert host.sink.batches_failed == 0 and host.sink.frames_dropped == 0
     print(f"\nRedis away {away_s:.2f} s; longest gap between stored frames around it {max(gaps):.2f} s")
+
+
+def test_the_stream_host_keeps_its_database_connection_and_replaces_one_that_died(redis_client, settings):
+    """Each configuration poll once opened a new connection (a new PostgreSQL backend); now
+    one is kept, and a connection PostgreSQL cut (as a restart does) is replaced at the next poll."""
+    from django.db import connection
+    from django.db.utils import OperationalError
+
+    settings.VIGIL_STREAM_CAPACITY = 0  # configuration, leases and status only: no camera runs
+    add_camera(name="Yard", stream_url="rtsp://192.0.2.1/s")
+    host = build_stream_host()
+    try:
+        host._sync_safely()  # on this thread, as on the host's own
+        backend = connection.connection.info.backend_pid
+        for _ in range(3):
+            host._sync_safely()
+        assert connection.connection.info.backend_pid == backend
+
+        with pytest.raises(OperationalError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        host._sync_safely()  # fails on the dead connection, logged, dropped
+        redis_client.flushdb()
+        host._sync_safely()
+        assert connection.connection.info.backend_pid != backend
+        assert [beat["worker"] for beat in load_heartbeats(redis_client)] == [host.worker_id]  # it got through
+    finally:
+        host.stop()
