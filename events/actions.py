@@ -1,8 +1,11 @@
 """Rule actions: an event goes to its rule's webhook and MQTT topic.
 
-The sink calls :func:`enqueue_actions` after it commits a batch; it enqueues one Celery
-task per action (``workers.deliver_webhook``, ``workers.publish_mqtt``) for the events
-whose rule has a webhook URL or an MQTT topic. Each task makes one attempt through
+The sink records the events whose rule has a webhook URL or an MQTT topic in an outbox
+(:class:`events.models.PendingActions`, :func:`record_pending_actions`) in the transaction
+that stores them, and calls :func:`enqueue_actions` after the commit; it enqueues one
+Celery task per action (``workers.deliver_webhook``, ``workers.publish_mqtt``) and clears
+the outbox rows. What could not be enqueued (the broker restarting, the worker killed
+after the commit) is enqueued by the beat (:func:`enqueue_pending_actions`). Each task makes one attempt through
 :func:`deliver_webhook` or :func:`deliver_mqtt` and asks Celery to retry when the attempt
 failed in a way that may pass (capped exponential backoff with jitter, see
 :func:`backoff_seconds`). Webhook and MQTT are separate tasks so that a broker outage does
@@ -61,6 +64,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -69,10 +73,11 @@ import paho.mqtt.client as mqtt
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Q
+from django.utils import timezone as django_timezone
 from paho.mqtt.enums import CallbackAPIVersion
 
 from cameras.models import Rule
-from events.models import Event
+from events.models import Event, PendingActions
 from events.payloads import event_payload
 from vision.logs import redact
 
@@ -483,42 +488,82 @@ def deliver_mqtt(
 # --- enqueueing -----------------------------------------------------------------------
 
 
+def _rule_actions(rule_ids: set[int]) -> dict[int, tuple[bool, bool]]:
+    """(webhook, MQTT) of each of these rules that has an action."""
+    return {
+        pk: (bool(webhook), bool(topic))
+        for pk, webhook, topic in Rule.objects.filter(pk__in=rule_ids)
+        .filter(~Q(webhook_url="") | ~Q(mqtt_topic=""))
+        .values_list("pk", "webhook_url", "mqtt_topic")
+    }
+
+
+def record_pending_actions(events: Iterable[Event]) -> int:
+    """In the transaction that saves ``events``: an outbox row (:class:`PendingActions`) for
+    each whose rule has a webhook or an MQTT topic; how many."""
+    with_rule = [e for e in events if e.rule_id is not None and e.pk is not None]
+    if not with_rule:
+        return 0
+    actions = _rule_actions({e.rule_id for e in with_rule})  # type: ignore[misc]
+    due = [PendingActions(event_id=e.pk) for e in with_rule if e.rule_id in actions]
+    PendingActions.objects.bulk_create(due)
+    return len(due)
+
+
 def enqueue_actions(events: Iterable[Event]) -> int:
     """Enqueue a delivery task per action of each (saved) event's rule; how many were enqueued.
 
     Called after the events' transaction committed, so a task always finds its event. One
-    query, and only for batches with events. A broker that cannot be reached loses the
-    actions of this batch (logged): the events themselves are stored and shown either way.
+    query, and only for batches with events. The outbox rows of the events whose tasks are
+    all enqueued (or that have none any more: the rule lost its actions or was deleted) are
+    deleted; when the broker cannot be reached, the rest stay for
+    :func:`enqueue_pending_actions`. A database error costs nothing either: the rows stay,
+    and an event may be delivered twice (receivers dedupe on ``X-Vigil-Event``).
     """
     from workers.tasks import deliver_webhook_task, publish_mqtt_task  # the tasks call this module
 
-    with_rule = [e for e in events if e.rule_id is not None and e.pk is not None]
-    if not with_rule:
+    saved = [e for e in events if e.pk is not None]
+    if not saved:
         return 0
     try:
-        actions = {
-            pk: (bool(webhook), bool(topic))
-            for pk, webhook, topic in Rule.objects.filter(pk__in={e.rule_id for e in with_rule})
-            .filter(~Q(webhook_url="") | ~Q(mqtt_topic=""))
-            .values_list("pk", "webhook_url", "mqtt_topic")
-        }
+        actions = _rule_actions({e.rule_id for e in saved if e.rule_id is not None})
     except DatabaseError:  # the events are committed: never fail the batch that wrote them
-        log.exception("rule actions not enqueued", extra={"events": len(with_rule)})
+        log.exception("rule actions not enqueued now; the outbox keeps them", extra={"events": len(saved)})
         return 0
-    calls: list[tuple[Any, int]] = []
-    for event in with_rule:
+    enqueued = 0
+    done: list[int] = []  # events whose tasks are all enqueued
+    for event in saved:
         webhook, topic = actions.get(event.rule_id, (False, False))  # type: ignore[arg-type]
-        if webhook:
-            calls.append((deliver_webhook_task, event.pk))
-        if topic:  # even with MQTT off here: the task worker's VIGIL_MQTT_URL is the one that counts
-            calls.append((publish_mqtt_task, event.pk))
-    for done, (task, event_id) in enumerate(calls):
-        try:
-            task.apply_async((event_id,))
+        tasks = [task for task, wanted in ((deliver_webhook_task, webhook), (publish_mqtt_task, topic)) if wanted]
+        try:  # MQTT even when it is off here: the task worker's VIGIL_MQTT_URL is the one that counts
+            for task in tasks:
+                task.apply_async((event.pk,))
+                enqueued += 1
         except Exception as err:  # the broker is down: do not wait on it once per action
-            log.error(
-                "rule actions not enqueued",
-                extra={"event_id": event_id, "dropped": len(calls) - done, "error": _safe_error(err)},
-            )
-            return done
-    return len(calls)
+            log.error("rule actions not enqueued now; the outbox keeps them", extra={
+                "event_id": event.pk, "events_left": len(saved) - len(done), "error": _safe_error(err),
+            })
+            break
+        done.append(event.pk)
+    try:
+        PendingActions.objects.filter(event_id__in=done).delete()
+    except DatabaseError:
+        log.exception("outbox rows not cleared; their events may be delivered twice", extra={"events": done})
+    return enqueued
+
+
+def enqueue_pending_actions(older_than_s: float = 30.0, limit: int = 500) -> int:
+    """Enqueue the actions of the events left in the outbox for more than ``older_than_s``
+    (their enqueue after commit failed, or the worker died before it); how many tasks.
+
+    The age leaves the sink the time to enqueue what it has just committed. Run by the
+    beat (one per deployment) every ``VIGIL_ACTIONS_SWEEP_SECONDS``.
+    """
+    cutoff = django_timezone.now() - timedelta(seconds=older_than_s)
+    pending = PendingActions.objects.filter(created_at__lt=cutoff).order_by("created_at").values("event_id")[:limit]
+    events = list(Event.objects.filter(pk__in=pending).order_by("pk"))
+    if not events:
+        return 0
+    enqueued = enqueue_actions(events)
+    log.info("pending rule actions enqueued", extra={"events": len(events), "tasks": enqueued})
+    return enqueued

@@ -185,3 +185,21 @@ class EventAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_name} {self.action} event {self.event_id} at {self.created_at:%H:%M:%S}"
+
+
+class PendingActions(models.Model):
+    """The outbox of rule actions: an event whose webhook and MQTT deliveries are not in the
+    task queue yet.
+
+    Written in the transaction that stores the event, deleted once its delivery tasks are
+    enqueued. When the broker (Redis) is restarting at that moment, or the worker dies right
+    after the commit, the row stays, and the beat enqueues it later
+    (``workers.enqueue_pending_actions``): an event that reached PostgreSQL is never left
+    without its deliveries.
+    """
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"actions of event {self.event_id}, pending since {self.created_at:%H:%M:%S}"

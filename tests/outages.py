@@ -47,16 +47,24 @@ def postgres_down() -> Iterator[None]:
         pg_ctl("start", "-w", "-l", str(pgdata / "restart.log"), "-o", shlex.join(options))
 
 
-def restart_redis(down_s: float) -> float:
-    """Shut the embedded Redis down (it saves its data), leave it down ``down_s``, start it
-    again; the seconds it was away."""
+@contextlib.contextmanager
+def redis_down() -> Iterator[None]:
+    """Shut the embedded Redis down (it saves its data) and start it again on leaving."""
     from vision.embedded import start_redis, stop_redis
 
     data_dir = Path(settings.DATA_DIR)
     if start_redis(data_dir, stop_at_exit=False) != os.environ.get("REDIS_URL"):
         pytest.skip("Redis is not the embedded one: it cannot be restarted from here")
-    down = time.monotonic()
     stop_redis(data_dir)
-    time.sleep(down_s)
-    start_redis(data_dir, stop_at_exit=False)
+    try:
+        yield
+    finally:
+        start_redis(data_dir, stop_at_exit=False)
+
+
+def restart_redis(down_s: float) -> float:
+    """Shut the embedded Redis down, leave it down ``down_s``, start it again; the seconds it was away."""
+    down = time.monotonic()
+    with redis_down():
+        time.sleep(down_s)
     return time.monotonic() - down

@@ -33,11 +33,14 @@ from events.actions import (
     deliver_mqtt,
     deliver_webhook,
     enqueue_actions,
+    enqueue_pending_actions,
     event_message,
     http_status_retryable,
+    record_pending_actions,
     retry_delay,
 )
-from events.models import Detection, Event
+from events.models import Detection, Event, PendingActions
+from tests.outages import redis_down
 from vision.logs import JsonFormatter
 from workers.tasks import deliver_webhook_task, publish_mqtt_task
 
@@ -403,17 +406,16 @@ def test_enqueue_only_for_rules_with_actions(rules_with_and_without_actions, red
     assert len(queued_tasks(redis_client)) == 4
 
 
-def test_the_sink_enqueues_delivery_for_the_events_it_writes(
-    rules_with_and_without_actions, redis_client, settings, tmp_path
-):
+def _outcome_firing(rules: dict[str, Rule]):
+    """A frame on which every one of ``rules`` (all on one camera) fires, as the sink gets it."""
+    from django.conf import settings
+
     from workers.camera_config import load_camera_configs
     from workers.pipeline.catalogue import CATALOGUE
     from workers.pipeline.detections import Detections
     from workers.pipeline.rules import RuleHit
-    from workers.sinks import FrameOutcome, Sink
+    from workers.sinks import FrameOutcome
 
-    settings.VIGIL_MQTT_URL = f"mqtt://{MQTT_HOST}:{MQTT_PORT}"
-    rules = rules_with_and_without_actions
     spec = CATALOGUE[settings.VIGIL_DETECTOR_MODEL]
     config = load_camera_configs(spec.name, spec.class_names)[rules["none"].camera_id]
     detections = Detections(xyxy=[[10, 20, 60, 100]], confidence=[0.9], class_id=[0], tracker_id=[3])
@@ -421,10 +423,20 @@ def test_the_sink_enqueues_delivery_for_the_events_it_writes(
         RuleHit(rule_id=rule.pk, tracker_id=3, index=0, confidence=0.9, class_id=0, evidence={"trigger": "seen"})
         for rule in rules.values()
     ]
-    outcome = FrameOutcome(
+    return spec, FrameOutcome(
         camera=config, image=np.zeros((120, 160, 3), np.uint8), captured_at=time.time(), detections=detections,
         hits=hits, publish_live=False,
     )
+
+
+def test_the_sink_enqueues_delivery_for_the_events_it_writes(
+    rules_with_and_without_actions, redis_client, settings, tmp_path
+):
+    from workers.sinks import Sink
+
+    settings.VIGIL_MQTT_URL = f"mqtt://{MQTT_HOST}:{MQTT_PORT}"
+    rules = rules_with_and_without_actions
+    spec, outcome = _outcome_firing(rules)
 
     events = Sink(spec=spec, media_root=tmp_path, redis_client=redis_client).write([outcome])
 
@@ -436,3 +448,48 @@ def test_the_sink_enqueues_delivery_for_the_events_it_writes(
         ("workers.publish_mqtt", by_rule[rules["mqtt"].pk]),
         ("workers.publish_mqtt", by_rule[rules["both"].pk]),
     ])
+    assert not PendingActions.objects.exists()  # enqueued: the outbox is clear
+
+
+def test_actions_of_events_written_while_the_broker_was_down_are_enqueued_when_it_is_back(
+    rules_with_and_without_actions, redis_client, tmp_path
+):
+    """Redis (the Celery broker) restarting when the sink commits: the events are stored, their
+    deliveries wait in the outbox, and the beat's sweep enqueues them once Redis is back."""
+    from workers.sinks import Sink
+
+    rules = rules_with_and_without_actions
+    spec, outcome = _outcome_firing(rules)
+    sink = Sink(spec=spec, media_root=tmp_path, redis_client=redis_client)
+    with redis_down():
+        events = sink.write([outcome])
+    by_rule = {event.rule_id: event.pk for event in events}
+    assert set(Event.objects.values_list("pk", flat=True)) == set(by_rule.values())  # stored all the same
+    with_actions = {by_rule[rules[key].pk] for key in ("webhook", "mqtt", "both")}
+    assert set(PendingActions.objects.values_list("event_id", flat=True)) == with_actions
+    assert queued_tasks(redis_client) == []
+
+    assert enqueue_pending_actions() == 0  # too recent: the sink may still be enqueueing them
+    assert enqueue_pending_actions(older_than_s=0) == 4
+    assert queued_tasks(redis_client) == sorted([
+        ("workers.deliver_webhook", by_rule[rules["webhook"].pk]),
+        ("workers.deliver_webhook", by_rule[rules["both"].pk]),
+        ("workers.publish_mqtt", by_rule[rules["mqtt"].pk]),
+        ("workers.publish_mqtt", by_rule[rules["both"].pk]),
+    ])
+    assert not PendingActions.objects.exists()
+    assert enqueue_pending_actions(older_than_s=0) == 0  # nothing twice
+
+
+def test_a_pending_event_whose_rule_lost_its_actions_leaves_the_outbox_without_a_task(
+    rules_with_and_without_actions, redis_client
+):
+    rules = rules_with_and_without_actions
+    kept, emptied, deleted = make_event(rules["webhook"]), make_event(rules["mqtt"]), make_event(rules["both"])
+    assert record_pending_actions([kept, emptied, deleted, make_event(rules["none"])]) == 3
+    Rule.objects.filter(pk=rules["mqtt"].pk).update(mqtt_topic="")
+    rules["both"].delete()
+
+    assert enqueue_pending_actions(older_than_s=0) == 1
+    assert queued_tasks(redis_client) == [("workers.deliver_webhook", kept.pk)]
+    assert not PendingActions.objects.exists()

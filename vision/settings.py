@@ -237,4 +237,8 @@ LOGGING = {
 
 CELERY_BEAT_SCHEDULE = {
     "mark-orphaned-cameras": {"task": "workers.mark_orphaned_cameras", "schedule": 15.0},
+    "enqueue-pending-actions": {
+        "task": "workers.enqueue_pending_actions",
+        "schedule": env_float("VIGIL_ACTIONS_SWEEP_SECONDS", 15.0, minimum=1.0),
+    },
 }

@@ -27,7 +27,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 from django.urls import get_resolver
 
 from cameras.models import Rule
-from events.actions import enqueue_actions
+from events.actions import enqueue_actions, record_pending_actions
 from events.live import LiveHeader, store_frame, store_snapshot
 from events.models import ClipStatus, Detection, Event
 from events.payloads import event_payload
@@ -217,10 +217,11 @@ class Sink:
             events = _of_live_rules(events)
             Event.objects.bulk_create(events)
             suppressed = self._store_review(pending, per_outcome, events)
+            alerted = [e for e in events if e.pk not in suppressed]  # repeats of false positives stay quiet
+            record_pending_actions(alerted)  # the outbox: enqueued below, or later by the beat
         for outcome in outcomes:
             if outcome.publish_snapshot:
                 self._publish_snapshot(outcome)
-        alerted = [e for e in events if e.pk not in suppressed]  # repeats of false positives stay quiet
         self._publish_events([e for e in alerted if e.notify_operators])  # type: ignore[attr-defined]
         enqueue_actions(alerted)  # webhooks and MQTT of the rules that have them, after commit
         if self.clips is not None:

@@ -6,13 +6,18 @@ from typing import Any
 from celery import Task, shared_task
 from django.conf import settings
 
-from events.actions import DeliveryResult, deliver_mqtt, deliver_webhook
+from events.actions import DeliveryResult, deliver_mqtt, deliver_webhook, enqueue_pending_actions
 from workers.services import mark_orphaned_cameras
 
 
 @shared_task(name="workers.mark_orphaned_cameras", ignore_result=True)
 def mark_orphaned_cameras_task() -> int:
     return mark_orphaned_cameras()
+
+
+@shared_task(name="workers.enqueue_pending_actions", ignore_result=True)
+def enqueue_pending_actions_task() -> int:
+    return enqueue_pending_actions()
 
 
 def _retry_or_return(task: Task, result: DeliveryResult) -> dict[str, Any]:
