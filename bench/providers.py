@@ -44,6 +44,12 @@ def _threads(provider: str) -> int:
     return (os.cpu_count() or 1) if provider == CPU else 2
 
 
+def _asked(provider: str) -> tuple[str, ...]:
+    """What to ask ONNX Runtime for: TensorRT with CUDA behind it for the nodes TensorRT
+    leaves out, as the worker's ``auto`` does."""
+    return (TENSORRT, CUDA) if provider == TENSORRT else (provider,)
+
+
 def _intra_op(provider: str) -> int | None:
     return 1 if provider == CPU and _threads(provider) > 1 else None
 
@@ -65,7 +71,7 @@ def model_fps(provider: str, batch: int, seconds: float) -> float | None:
     width, height = spec.input_size
     loaded = load_model(
         locate_model(spec, settings.VIGIL_MODEL_DIR), label=spec.name, output_name=None,
-        item_shape=(height, width, 3), providers=(provider,), max_batch=max(BATCHES),
+        item_shape=(height, width, 3), providers=_asked(provider), max_batch=max(BATCHES),
         intra_op_threads=_intra_op(provider), uint8_hwc_input=True,
     )
     if loaded.session.get_providers()[0] != provider:
@@ -144,13 +150,13 @@ def run(seconds: float) -> Section:
             section.add(f"| {provider} | " + " | ".join("did not start" for _ in BATCHES) + " | |")
             continue
         detector = OnnxYoloxDetector(
-            locate_model(spec, settings.VIGIL_MODEL_DIR), spec, providers=(provider,), max_batch=max(BATCHES),
+            locate_model(spec, settings.VIGIL_MODEL_DIR), spec, providers=_asked(provider), max_batch=max(BATCHES),
             intra_op_threads=_intra_op(provider),
         )
         best = max(r for r in rates.values() if r)
         cameras, trials = capacity(detector, provider, math.floor(0.8 * best / DETECT_FPS), seconds)
         section.add(f"| {provider} | " + " | ".join(f"{rates[b]:.1f} frames/s" for b in BATCHES)
-                    + f" | **{cameras}** |")
+                    + (f" | **≥ {cameras}** (the most tried) |" if cameras >= MAX_CAMERAS else f" | **{cameras}** |"))
         notes.append(f"{provider}: " + "; ".join(trials) + ".")
     section.add()
     section.add("Capacity trials, in order (the search starts at 80 % of the model's best rate ÷ 5 fps):")
