@@ -10,7 +10,6 @@ case), and K is sustained when every camera keeps 95 % of its 5 fps.
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import cv2
@@ -23,6 +22,7 @@ from bench.stack import fresh_cameras, running_host
 from workers.pipeline import yolox
 from workers.pipeline.catalogue import CATALOGUE, locate_model
 from workers.pipeline.detector import CPU, CUDA, TENSORRT, OnnxYoloxDetector, load_model, nvidia_driver_present
+from workers.runtime import inference_threads, intra_op_threads
 
 VIDEO = MEDIA / "vtest_480x360.avi"
 BATCHES = (1, 8, 32)
@@ -39,19 +39,19 @@ def usable_providers() -> list[str]:
     return [p for p in (TENSORRT, CUDA, CPU) if p in available and (p == CPU or gpu)]
 
 
-def _threads(provider: str) -> int:
-    """Batches in flight at once, as the stream worker runs them (``workers.runtime.inference_threads``)."""
-    return (os.cpu_count() or 1) if provider == CPU else 2
-
-
 def _asked(provider: str) -> tuple[str, ...]:
     """What to ask ONNX Runtime for: TensorRT with CUDA behind it for the nodes TensorRT
     leaves out, as the worker's ``auto`` does."""
     return (TENSORRT, CUDA) if provider == TENSORRT else (provider,)
 
 
+def _threads(provider: str) -> int:
+    """Batches in flight at once, as the stream worker runs them."""
+    return inference_threads(on_cpu=provider == CPU)
+
+
 def _intra_op(provider: str) -> int | None:
-    return 1 if provider == CPU and _threads(provider) > 1 else None
+    return intra_op_threads(on_cpu=provider == CPU)
 
 
 def _frame() -> np.ndarray:
@@ -94,10 +94,10 @@ def sustains(detector: OnnxYoloxDetector, provider: str, cameras: int, seconds: 
             time.sleep(0.2)
         time.sleep(5)  # every camera online and warm
         runtimes = list(host.cameras.values())
-        before, start = [r.frames_processed for r in runtimes], time.monotonic()
+        before, start = [r.processed.total for r in runtimes], time.monotonic()
         time.sleep(seconds)
         elapsed = time.monotonic() - start
-        rates = [(r.frames_processed - b) / elapsed for r, b in zip(runtimes, before)]
+        rates = [(r.processed.total - b) / elapsed for r, b in zip(runtimes, before)]
         total, slowest = sum(rates), min(rates, default=0.0)
         held = len(runtimes)
     ok = held == cameras and slowest >= SUSTAINED * DETECT_FPS
@@ -132,8 +132,8 @@ def run(seconds: float) -> Section:
     section.add(
         f"Model {spec.name}; inputs and cameras on {VIDEO.name} (480x360 H.264, 10 fps). Model alone: frames/s of "
         "`session.run` on ready letterboxed uint8 batches, one batch per inference thread side by side as the "
-        f"worker runs them ({_threads(CPU)} on this CPU, 2 on a GPU). Cameras: real-time playback at {DETECT_FPS:g} "
-        f"detect fps, gating off, {seconds:.0f} s per trial; sustained = every camera at ≥ "
+        f"worker runs them ({_threads(CPU)} on this CPU, {_threads(CUDA)} on a GPU). Cameras: real-time playback "
+        f"at {DETECT_FPS:g} detect fps, gating off, {seconds:.0f} s per trial; sustained = every camera at ≥ "
         f"{SUSTAINED * DETECT_FPS:.2f} fps."
     )
     if missing:

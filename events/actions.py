@@ -498,16 +498,16 @@ def _rule_actions(rule_ids: set[int]) -> dict[int, tuple[bool, bool]]:
     }
 
 
-def record_pending_actions(events: Iterable[Event]) -> int:
+def record_pending_actions(events: Iterable[Event]) -> list[Event]:
     """In the transaction that saves ``events``: an outbox row (:class:`PendingActions`) for
-    each whose rule has a webhook or an MQTT topic; how many."""
+    each whose rule has a webhook or an MQTT topic; those events, for :func:`enqueue_actions`."""
     with_rule = [e for e in events if e.rule_id is not None and e.pk is not None]
     if not with_rule:
-        return 0
+        return []
     actions = _rule_actions({e.rule_id for e in with_rule})  # type: ignore[misc]
-    due = [PendingActions(event_id=e.pk) for e in with_rule if e.rule_id in actions]
-    PendingActions.objects.bulk_create(due)
-    return len(due)
+    due = [e for e in with_rule if e.rule_id in actions]
+    PendingActions.objects.bulk_create([PendingActions(event_id=e.pk) for e in due])
+    return due
 
 
 def enqueue_actions(events: Iterable[Event]) -> int:

@@ -486,7 +486,7 @@ def test_a_pending_event_whose_rule_lost_its_actions_leaves_the_outbox_without_a
 ):
     rules = rules_with_and_without_actions
     kept, emptied, deleted = make_event(rules["webhook"]), make_event(rules["mqtt"]), make_event(rules["both"])
-    assert record_pending_actions([kept, emptied, deleted, make_event(rules["none"])]) == 3
+    assert len(record_pending_actions([kept, emptied, deleted, make_event(rules["none"])])) == 3
     Rule.objects.filter(pk=rules["mqtt"].pk).update(mqtt_topic="")
     rules["both"].delete()
 

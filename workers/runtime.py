@@ -30,11 +30,18 @@ def _on_cpu_only() -> bool:
     return wanted[0] == CPU
 
 
-def inference_threads() -> int:
-    """``VIGIL_INFERENCE_THREADS``, or by default one per core on a CPU and two on a GPU."""
+def inference_threads(on_cpu: bool | None = None) -> int:
+    """``VIGIL_INFERENCE_THREADS``, or by default one per core on a CPU and two on a GPU;
+    ``on_cpu``: for that kind of provider rather than the configured one."""
     if settings.VIGIL_INFERENCE_THREADS:
         return settings.VIGIL_INFERENCE_THREADS
-    return (os.cpu_count() or 1) if _on_cpu_only() else 2
+    return (os.cpu_count() or 1) if (_on_cpu_only() if on_cpu is None else on_cpu) else 2
+
+
+def intra_op_threads(on_cpu: bool) -> int | None:
+    """Several single-threaded runs side by side use CPU cores better than one run on all;
+    ``None``: ONNX Runtime's default."""
+    return 1 if on_cpu and inference_threads(on_cpu) > 1 else None
 
 
 @lru_cache(maxsize=1)
@@ -45,13 +52,12 @@ def shared_detector() -> OnnxYoloxDetector:
     if spec is None or spec.task != "detection":
         raise ModelFileError(f"VIGIL_DETECTOR_MODEL={name!r} is not a detection model of the catalogue")
     path = locate_model(spec, settings.VIGIL_MODEL_DIR)
-    # Several single-threaded runs side by side use CPU cores better than one run on all.
     detector = OnnxYoloxDetector(
         path,
         spec,
         providers=settings.VIGIL_PROVIDERS,
         max_batch=settings.VIGIL_BATCH_SIZE,
-        intra_op_threads=1 if _on_cpu_only() and inference_threads() > 1 else None,
+        intra_op_threads=intra_op_threads(_on_cpu_only()),
     )
     log.info("detector ready", extra={"model": spec.name, "version": spec.version, "providers": detector.providers})
     return detector

@@ -218,12 +218,12 @@ class Sink:
             Event.objects.bulk_create(events)
             suppressed = self._store_review(pending, per_outcome, events)
             alerted = [e for e in events if e.pk not in suppressed]  # repeats of false positives stay quiet
-            record_pending_actions(alerted)  # the outbox: enqueued below, or later by the beat
+            with_actions = record_pending_actions(alerted)  # the outbox: enqueued below, or later by the beat
         for outcome in outcomes:
             if outcome.publish_snapshot:
                 self._publish_snapshot(outcome)
         self._publish_events([e for e in alerted if e.notify_operators])  # type: ignore[attr-defined]
-        enqueue_actions(alerted)  # webhooks and MQTT of the rules that have them, after commit
+        enqueue_actions(with_actions)  # after commit; no query for batches whose rules have none
         if self.clips is not None:
             self.clips.request(events, announced={e.pk for e in alerted if e.notify_operators})  # type: ignore[attr-defined]
         return events

@@ -51,14 +51,16 @@ def default_worker_id() -> str:
 
 
 class _Rate:
-    """Events per second over a sliding window."""
+    """Events per second over a sliding window, and how many in all."""
 
     def __init__(self, window_s: float = 5.0) -> None:
         self.window_s = window_s
         self.times: list[float] = []
+        self.total = 0
 
     def tick(self, now: float) -> None:
         self.times.append(now)
+        self.total += 1
 
     def per_second(self, now: float) -> float:
         self.times = [t for t in self.times if now - t <= self.window_s]
@@ -82,8 +84,7 @@ class CameraRuntime:
     # the tracked objects of the last detector run, and the (width, height) they were found in:
     # still frames show them in the live view (nothing moved since)
     last_tracked: tuple[Detections, tuple[int, int]] = field(default_factory=lambda: (Detections.empty(), (1, 1)))
-    processed: _Rate = field(default_factory=_Rate)
-    frames_processed: int = 0  # through the detector, since the camera was claimed
+    processed: _Rate = field(default_factory=_Rate)  # frames through the detector
     # until when this worker's lease lets it write for the camera (moved at each renewal)
     window: WriteWindow = field(default_factory=WriteWindow)
 
@@ -272,12 +273,12 @@ class StreamHost:
         try:
             self.sync()
         except (OperationalError, InterfaceError, redis.RedisError) as err:  # restarting: retry next tick
-            connection.close()
+            if not isinstance(err, redis.RedisError):
+                connection.close()
             log.warning("stream host sync failed: a service is unreachable; retrying", extra={
                 "worker": self.worker_id, "error": str(err).strip()[:200],
             })
         except Exception:
-            connection.close()  # it may be in a failed transaction
             log.exception("stream host sync failed; retrying", extra={"worker": self.worker_id})
 
     def sync(self) -> None:
@@ -507,7 +508,6 @@ class StreamHost:
             runtime.last_tracked = (tracked, (width, height))
             hits = self._evaluate_rules(runtime, tracked, frame)
             runtime.processed.tick(now)
-            runtime.frames_processed += 1
             if runtime.window.open(now):
                 publish_live = now >= runtime.next_live
                 if publish_live:
